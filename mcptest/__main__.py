@@ -1,0 +1,5 @@
+"""Allow ``python -m mcptest``."""
+
+from mcptest.cli import main
+
+main()
