@@ -1,0 +1,330 @@
+"""The run record: plain dataclasses that every writer (terminal, JSON, HTML, Markdown, JUnit) renders.
+
+The shapes follow the report data model of the test plan (TestSuite, TestCase, CoverageReport) and add
+the verdict of every gate, the bridge probes and metadata. ``RunRecord.to_dict()`` is the JSON record;
+``RunRecord.from_dict()`` reads one back. ``mcptest/schema/run-record.schema.json`` describes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, Union
+
+SCHEMA_VERSION = 1
+
+#: Outcomes of one test, as pytest reports them (``error`` is a failure outside the test body).
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+@dataclass
+class Counts:
+    """How many tests ended in each outcome."""
+
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.error + self.skipped + self.xfailed + self.xpassed
+
+    @property
+    def bad(self) -> int:
+        """Tests that make the run fail (strict xpass is reported by pytest as failed already)."""
+        return self.failed + self.error
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in dataclasses.fields(self)})
+
+
+@dataclass
+class Attempt:
+    """One execution of a test, kept when a test ran more than once (reruns, --repeat)."""
+
+    outcome: str
+    duration: float = 0.0
+    message: str | None = None
+
+
+@dataclass
+class TestCase:
+    """One test: where it is, what it used, how it ended, and (with --contexts) what it covered."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    name: str
+    file: str
+    line: int | None
+    suite: str
+    outcome: str
+    duration: float = 0.0
+    markers: list[str] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    fixtures: list[str] = field(default_factory=list)
+    message: str | None = None
+    longrepr: str | None = None
+    lines_covered: dict[str, list[int]] | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    flaky: bool = False
+
+
+@dataclass
+class Totals:
+    """Summed coverage numbers; percentages are None when there is nothing to measure."""
+
+    statements: int = 0
+    covered_lines: int = 0
+    branches: int = 0
+    covered_branches: int = 0
+    line_percent: float | None = None
+    branch_percent: float | None = None
+    percent: float | None = None
+    delta_line: float | None = None
+    delta_branch: float | None = None
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals.of(
+            self.statements + other.statements,
+            self.covered_lines + other.covered_lines,
+            self.branches + other.branches,
+            self.covered_branches + other.covered_branches,
+        )
+
+    @classmethod
+    def of(cls, statements: int, covered_lines: int, branches: int, covered_branches: int) -> Totals:
+        """Totals with percentages computed the way coverage.py does (lines and branches together)."""
+        line_pct = 100.0 * covered_lines / statements if statements else None
+        branch_pct = 100.0 * covered_branches / branches if branches else None
+        units = statements + branches
+        pct = 100.0 * (covered_lines + covered_branches) / units if units else None
+        return cls(statements, covered_lines, branches, covered_branches, line_pct, branch_pct, pct)
+
+
+@dataclass
+class FileCoverage:
+    """Coverage of one measured source file (path relative to the project root, with ``/``)."""
+
+    path: str
+    totals: Totals
+    executed_lines: list[int] = field(default_factory=list)
+    missing_lines: list[int] = field(default_factory=list)
+    excluded_lines: list[int] = field(default_factory=list)
+    missing_branches: list[str] = field(default_factory=list)  # "from->to"; a negative "to" is an exit
+    partial_lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ModuleCoverage:
+    """A configured module: a named group of source files and their combined numbers."""
+
+    name: str
+    files: list[str]
+    totals: Totals
+    tests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CoverageReport:
+    """Coverage of the run: overall, per module and per file, with deltas against the baseline."""
+
+    branch: bool
+    overall: Totals
+    files: list[FileCoverage] = field(default_factory=list)
+    modules: list[ModuleCoverage] = field(default_factory=list)
+    baseline_id: str | None = None
+    generated_at: str | None = None
+    html_path: str | None = None
+    core: str | None = None
+
+
+@dataclass
+class Verdict:
+    """One gate and how it ended: ``target`` is ``overall``, ``file:PATH``, ``module:NAME`` or ``suite:NAME``."""
+
+    kind: str  # threshold | max_drop | budget | tests | collection | data | bridge | process
+    target: str
+    metric: str  # line | branch | duration | count | status
+    actual: float | None
+    required: float | None
+    passed: bool
+    rule: str | None = None  # the config key that asked for it
+    message: str = ""
+
+
+@dataclass
+class BridgeProbe:
+    """The answer of one bridge's health endpoint, classified (ok, degraded, error, unreachable)."""
+
+    name: str
+    url: str
+    status: str
+    http_status: int | None = None
+    response_time_ms: float | None = None
+    reason: str = ""
+    accepted: list[str] = field(default_factory=lambda: ["ok"])
+    required_by: list[str] = field(default_factory=list)
+    checked_at: str | None = None
+    started_by_mcptest: bool = False
+
+
+@dataclass
+class SuiteResult:
+    """One suite's run (the TestSuite of the data model): its tests, counts, time and coverage."""
+
+    name: str
+    test_type: str  # unit | integration | e2e | custom
+    paths: list[str]
+    status: str  # passing | failing | incomplete | not-run
+    started_at: str | None = None
+    duration: float = 0.0
+    budget: float | None = None
+    timeout: float | None = None
+    requires: list[str] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+    coverage: Totals | None = None
+    tests: list[TestCase] = field(default_factory=list)
+    pytest_exit: int | None = None
+    problems: list[str] = field(default_factory=list)
+    bridge_calls: dict[str, int] | None = None
+
+
+@dataclass
+class Selection:
+    """What the command line asked to run; ``partial`` when it narrowed the suite."""
+
+    suite: str
+    modules: list[str] = field(default_factory=list)
+    keyword: str | None = None
+    pytest_args: list[str] = field(default_factory=list)
+    contexts: bool = False
+    preflight: bool = True
+    partial: bool = False
+
+
+@dataclass
+class GitInfo:
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+
+
+@dataclass
+class Meta:
+    schema_version: int = SCHEMA_VERSION
+    mcptest_version: str = ""
+    python: str = ""
+    platform: str = ""
+    command: list[str] = field(default_factory=list)
+    cwd: str = ""
+    config_path: str | None = None
+    git: GitInfo | None = None
+
+
+@dataclass
+class RunRecord:
+    """Everything one ``mcptest run`` learned. ``complete`` is False for an interrupted or killed run."""
+
+    id: str
+    started_at: str
+    status: str  # passed | failed | incomplete
+    complete: bool
+    exit_code: int
+    exit_reason: str
+    selection: Selection
+    meta: Meta
+    finished_at: str | None = None
+    duration: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    suites: list[SuiteResult] = field(default_factory=list)
+    coverage: CoverageReport | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+    bridges: list[BridgeProbe] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+
+    kind: str = "mcptest-run"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["counts"]["total"] = self.counts.total
+        for suite, raw in zip(self.suites, data["suites"], strict=True):
+            raw["counts"]["total"] = suite.counts.total
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """Build a record from its JSON form; raises ValueError/TypeError/KeyError on a foreign shape."""
+        if data.get("kind") != "mcptest-run":
+            raise ValueError("not an mcptest run record (kind is not 'mcptest-run')")
+        version = (data.get("meta") or {}).get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"schema version {version!r} is not {SCHEMA_VERSION}")
+        return _build(cls, data)
+
+    def all_tests(self) -> list[TestCase]:
+        return [t for s in self.suites for t in s.tests]
+
+
+T = TypeVar("T")
+
+
+def _build(tp: Any, value: Any) -> Any:
+    """Rebuild a dataclass tree from plain JSON values, checking the types as it goes."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _build(arg, value)
+            except (TypeError, ValueError, KeyError) as exc:
+                errors.append(str(exc))
+        raise TypeError(f"{value!r} fits none of {tp}: {'; '.join(errors)}")
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object for {tp.__name__}, got {type(value).__name__}")
+        hints = typing.get_type_hints(tp)
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            if not f.init:
+                continue
+            if f.name in value:
+                kwargs[f.name] = _build(hints[f.name], value[f.name])
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise KeyError(f"{tp.__name__}.{f.name} is missing")
+        return tp(**kwargs)
+    if origin is list:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        (item,) = typing.get_args(tp)
+        return [_build(item, v) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        _, item = typing.get_args(tp)
+        return {str(k): _build(item, v) for k, v in value.items()}
+    if tp is Any:
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"expected a number, got {value!r}")
+        return float(value)
+    if tp in (int, str, bool):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise TypeError(f"expected {tp.__name__}, got {value!r}")
+        return value
+    raise TypeError(f"unsupported type {tp!r}")

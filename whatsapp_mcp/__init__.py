@@ -1,0 +1,1 @@
+"""Reference hybrid WhatsApp MCP orchestrator (routing, sync, health, workflows)."""
