@@ -1,0 +1,597 @@
+"""Bridge preflight: probe health endpoints, classify them, wait for them, start and stop them."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import math
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from mcptest.config_model import BridgeConfig, Config
+from mcptest.errors import UsageError
+from mcptest.model import BridgeProbe
+
+#: A health answer larger than this is not a health answer.
+MAX_BODY_BYTES = 64 * 1024
+
+#: The states a probe can end in, from best to worst.
+STATUSES = ("ok", "degraded", "error", "unreachable")
+
+#: Body keys that say whether the bridge's own upstream (WhatsApp) is connected.
+CONNECTED_KEYS = ("connected", "whatsapp_connected")
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+# --------------------------------------------------------------------------- probing
+
+
+def probe(bridge: BridgeConfig, *, clock: Clock = time.monotonic) -> BridgeProbe:
+    """GET the bridge's health URL once and classify the answer; never raises for network trouble."""
+    url = bridge.health_url
+    checked_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    start = clock()
+    http_status: int | None = None
+    try:
+        with requests.Session() as session:
+            # A bridge on loopback is never reached through a proxy from the environment.
+            session.trust_env = not _is_loopback(url)
+            with session.get(
+                url,
+                timeout=(bridge.connect_timeout, bridge.read_timeout),
+                allow_redirects=False,
+                stream=True,
+                headers={"Accept": "application/json"},
+            ) as response:
+                http_status = response.status_code
+                if response.is_redirect or 300 <= http_status < 400:
+                    location = response.headers.get("Location", "(no Location header)")
+                    status, reason = "error", f"HTTP {http_status}, redirect to {location} (not followed)"
+                else:
+                    # The body must arrive within the read timeout in total, not per chunk.
+                    deadline = start + bridge.connect_timeout + bridge.read_timeout
+                    body = _read_capped(response, MAX_BODY_BYTES, deadline, clock)
+                    status, reason = classify(http_status, body)
+    except _BodyTooLarge as exc:
+        status, reason = "error", f"HTTP {http_status}, body larger than {exc.limit // 1024} KiB"
+    except _BodyTooSlow:
+        status, reason = "unreachable", f"body not complete within {bridge.read_timeout:g} s (read timeout)"
+    except requests.exceptions.RequestException as exc:
+        status, reason = describe_request_error(exc, bridge)
+    except ValueError as exc:  # some malformed URLs get past requests' own checks
+        status, reason = "error", f"invalid URL {url!r}: {exc}"
+    elapsed_ms = round((clock() - start) * 1000.0, 1)
+    return BridgeProbe(
+        name=bridge.name,
+        url=url,
+        status=status,
+        http_status=http_status,
+        response_time_ms=elapsed_ms,
+        reason=reason,
+        accepted=list(bridge.accept),
+        checked_at=checked_at,
+    )
+
+
+def classify(http_status: int, body: bytes) -> tuple[str, str]:
+    """Classify an HTTP answer of a health endpoint as (status, reason) following the bridge contract."""
+    prefix = f"HTTP {http_status}"
+    try:
+        data: Any = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        what = "body is empty" if not body.strip() else "body is not JSON"
+        return "error", f"{prefix}, {what}"
+    if not isinstance(data, dict):
+        return "error", f"{prefix}, body is not a JSON object"
+    state = data.get("status")
+    if not isinstance(state, str):
+        return "error", f"{prefix}, body has no status string"
+    parts = [prefix, f"status {state}"]
+    flags: dict[str, bool] = {}
+    for key in CONNECTED_KEYS:
+        if key in data:
+            value = data[key]
+            if not isinstance(value, bool):
+                return "error", f"{prefix}, status {state}, {key} is {json.dumps(value)} (not a boolean)"
+            flags[key] = value
+            parts.append(f"{key} {json.dumps(value)}")
+    reason = ", ".join(parts)
+    disconnected = not all(flags.values())
+    if http_status == 200:
+        if state == "ok":
+            return ("degraded" if disconnected else "ok"), reason
+        if state == "degraded":
+            return "degraded", reason
+        return "error", f"{reason} (expected status ok or degraded)"
+    if http_status == 503 and state == "degraded":
+        return "degraded", reason
+    return "error", reason
+
+
+def describe_request_error(exc: BaseException, bridge: BridgeConfig) -> tuple[str, str]:
+    """Turn a requests exception into (status, reason): network trouble is unreachable, the rest error."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "unreachable", f"no connection within {bridge.connect_timeout:g} s (connect timeout)"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "unreachable", f"no answer within {bridge.read_timeout:g} s (read timeout)"
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return "error", f"invalid URL {bridge.health_url!r}"
+    if isinstance(exc, requests.exceptions.InvalidSchema):
+        return "error", f"unsupported URL scheme in {bridge.health_url!r}"
+    chain = list(_exception_chain(exc))
+    for cause in chain:
+        if isinstance(cause, ConnectionRefusedError):
+            return "unreachable", "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "unreachable", "connection reset"
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            host = urlsplit(bridge.health_url).hostname or "?"
+            return "unreachable", f"DNS lookup of {host} failed"
+        if isinstance(cause, TimeoutError) or type(cause).__name__ == "ReadTimeoutError":
+            # A read timeout while streaming the body surfaces as a ConnectionError wrapping it.
+            return "unreachable", f"no answer within {bridge.read_timeout:g} s (read timeout)"
+        if type(cause).__name__ == "RemoteDisconnected":
+            return "unreachable", "connection closed without an answer"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "error", f"TLS error: {_last_words(exc)}"
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return "unreachable", f"connection failed: {_last_words(exc)}"
+    return "error", f"request failed: {_last_words(exc)}"
+
+
+def probe_all(bridges: Sequence[BridgeConfig], *, clock: Clock = time.monotonic) -> list[BridgeProbe]:
+    """Probe every bridge concurrently (one thread each); the probes come back in the given order."""
+    if not bridges:
+        return []
+    if len(bridges) == 1:
+        return [probe(bridges[0], clock=clock)]
+    with ThreadPoolExecutor(max_workers=len(bridges), thread_name_prefix="mcptest-probe") as pool:
+        return list(pool.map(lambda b: probe(b, clock=clock), bridges))
+
+
+def is_accepted(probe: BridgeProbe) -> bool:
+    """Whether the probe's status is one of the states its bridge accepts."""
+    return probe.status in probe.accepted
+
+
+def wait_for(
+    bridges: Sequence[BridgeConfig],
+    wait: float,
+    *,
+    interval: float = 0.5,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> list[BridgeProbe]:
+    """Poll until every bridge is accepted or ``wait`` seconds have passed; return the last probes.
+
+    The loop is bounded twice: by the clock and by a poll count derived from ``wait / interval``, so an
+    injected clock that never advances cannot make it spin forever.
+    """
+    interval = max(interval, 0.01)
+    deadline = clock() + max(wait, 0.0)
+    max_polls = math.ceil(max(wait, 0.0) / interval) + 1
+    probes: list[BridgeProbe] = []
+    for _ in range(max_polls):
+        probes = probe_all(bridges)
+        remaining = deadline - clock()
+        if all(is_accepted(p) for p in probes) or remaining <= 0:
+            break
+        sleep(min(interval, remaining))
+    return probes
+
+
+# --------------------------------------------------------------------------- starting and stopping
+
+
+@dataclass
+class StartedBridge:
+    """A bridge process that mcptest started and must stop."""
+
+    bridge: BridgeConfig
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+class BridgeStarter:
+    """Starts bridges that are down and have a ``start`` command; stops exactly those on exit.
+
+    Use as a context manager so that the bridges are stopped also on errors and KeyboardInterrupt::
+
+        with BridgeStarter(log_dir=config.report_dir / "bridges", cwd=config.root) as starter:
+            probes = starter.ensure(bridges, wait=10)
+    """
+
+    def __init__(
+        self,
+        *,
+        log_dir: Path,
+        cwd: Path | None = None,
+        interval: float = 0.25,
+        stop_grace: float = 5.0,
+        stop_timeout: float = 60.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.log_dir = Path(log_dir)
+        self.cwd = cwd
+        self.interval = max(interval, 0.01)
+        self.stop_grace = stop_grace
+        self.stop_timeout = stop_timeout
+        self.clock = clock
+        self.sleep = sleep
+        self.started: list[StartedBridge] = []
+        #: What went wrong while stopping (a stop command failing, a process that had to be killed).
+        self.stop_problems: list[str] = []
+
+    def __enter__(self) -> BridgeStarter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def ensure(self, bridges: Sequence[BridgeConfig], *, wait: float = 0.0) -> list[BridgeProbe]:
+        """Probe ``bridges``, start the ones that are not accepted and can be started, and poll.
+
+        A bridge without a ``start`` command is polled for up to ``wait`` seconds; a bridge that was
+        started is polled for up to its ``start_timeout``. A start command that exits 0 (``docker
+        compose up -d``) is fine as long as the health endpoint becomes accepted in time; one that
+        exits with another code is reported with its code and the tail of its log.
+        """
+        probes = probe_all(bridges, clock=self.clock)
+        already = {s.bridge.name for s in self.started}
+        start_problems: dict[str, str] = {}
+        mine: set[str] = set(already)
+        for bridge, result in zip(bridges, probes, strict=True):
+            if is_accepted(result) or not bridge.start or bridge.name in already:
+                continue
+            problem = self._launch(bridge)
+            if problem:
+                start_problems[bridge.name] = problem
+            else:
+                mine.add(bridge.name)
+
+        now = self.clock()
+        deadlines = {
+            b.name: now + (b.start_timeout if b.name in mine and b.name not in already else max(wait, 0.0))
+            for b in bridges
+        }
+        processes = {s.bridge.name: s for s in self.started}
+        longest = max(deadlines.values(), default=now) - now
+        for _ in range(math.ceil(longest / self.interval) + 1):
+            pending = [
+                i
+                for i, (b, p) in enumerate(zip(bridges, probes, strict=True))
+                if not is_accepted(p) and b.name not in start_problems and self.clock() < deadlines[b.name]
+            ]
+            for i in pending:
+                name = bridges[i].name
+                started = processes.get(name)
+                if started is not None and name not in already:
+                    code = started.process.poll()
+                    if code not in (None, 0):
+                        start_problems[name] = (
+                            f"start command exited with code {code} before the bridge was healthy"
+                            f" (log {started.log_path}){_log_tail(started.log_path)}"
+                        )
+            pending = [i for i in pending if bridges[i].name not in start_problems]
+            if not pending:
+                break
+            self.sleep(self.interval)
+            fresh = probe_all([bridges[i] for i in pending], clock=self.clock)
+            for i, result in zip(pending, fresh, strict=True):
+                probes[i] = result
+
+        for bridge, result in zip(bridges, probes, strict=True):
+            if bridge.name in mine:
+                result.started_by_mcptest = True
+            if bridge.name in start_problems:
+                result.reason = f"{result.reason}; {start_problems[bridge.name]}"
+            elif bridge.name in mine and bridge.name not in already and not is_accepted(result):
+                result.reason = (
+                    f"{result.reason}; not accepted within {bridge.start_timeout:g} s of starting it"
+                )
+        return probes
+
+    def _launch(self, bridge: BridgeConfig) -> str | None:
+        """Run the start command in its own process group; return a problem sentence or None."""
+        assert bridge.start is not None
+        try:
+            argv = shlex.split(bridge.start)
+        except ValueError as exc:
+            return f"start command {bridge.start!r} cannot be parsed: {exc}"
+        if not argv:
+            return "start command is empty"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"bridge-{_safe(bridge.name)}.log"
+        with open(log_path, "ab") as log:
+            log.write(
+                f"--- {datetime.now(UTC).isoformat(timespec='seconds')} start: {bridge.start}\n".encode()
+            )
+            log.flush()
+            try:
+                process = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.cwd,
+                    start_new_session=True,  # its own process group: stoppable as a whole, deaf to Ctrl-C
+                )
+            except OSError as exc:
+                return f"start command {argv[0]!r} could not be run: {exc.strerror or exc}"
+        self.started.append(StartedBridge(bridge, process, log_path))
+        return None
+
+    def stop(self) -> list[str]:
+        """Stop every bridge this starter started, last started first; return the problems seen."""
+        problems: list[str] = []
+        while self.started:
+            started = self.started.pop()
+            problems.extend(self._stop_one(started))
+        self.stop_problems.extend(problems)
+        return problems
+
+    def _stop_one(self, started: StartedBridge) -> list[str]:
+        bridge, process = started.bridge, started.process
+        problems: list[str] = []
+        if bridge.stop:
+            problem = self._run_stop_command(started)
+            if problem:
+                problems.append(problem)
+            if process.poll() is not None:
+                return problems
+            # The start command is still in the foreground: the stop command did not end it.
+        problem = _terminate_group(process, self.stop_grace, self.sleep)
+        if problem:
+            problems.append(f"bridge {bridge.name}: {problem}")
+        return problems
+
+    def _run_stop_command(self, started: StartedBridge) -> str | None:
+        bridge = started.bridge
+        assert bridge.stop is not None
+        try:
+            argv = shlex.split(bridge.stop)
+        except ValueError as exc:
+            return f"bridge {bridge.name}: stop command cannot be parsed: {exc}"
+        if not argv:
+            return f"bridge {bridge.name}: stop command is empty"
+        with open(started.log_path, "ab") as log:
+            log.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} stop: {bridge.stop}\n".encode())
+            log.flush()
+            try:
+                code = subprocess.run(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.cwd,
+                    timeout=self.stop_timeout,
+                    check=False,
+                ).returncode
+            except subprocess.TimeoutExpired:
+                return f"bridge {bridge.name}: stop command did not finish within {self.stop_timeout:g} s"
+            except OSError as exc:
+                return f"bridge {bridge.name}: stop command could not be run: {exc.strerror or exc}"
+        if code != 0:
+            return f"bridge {bridge.name}: stop command exited with code {code} (log {started.log_path})"
+        return None
+
+
+@contextlib.contextmanager
+def started_bridges(
+    bridges: Sequence[BridgeConfig],
+    *,
+    log_dir: Path,
+    start: bool = True,
+    wait: float = 0.0,
+    cwd: Path | None = None,
+) -> Iterator[list[BridgeProbe]]:
+    """Yield the probes of ``bridges``, starting (when ``start``) those that are down; stop them after."""
+    if not start:
+        yield wait_for(bridges, wait) if wait > 0 else probe_all(bridges)
+        return
+    with BridgeStarter(log_dir=log_dir, cwd=cwd) as starter:
+        yield starter.ensure(bridges, wait=wait)
+
+
+# --------------------------------------------------------------------------- preflight
+
+
+@dataclass
+class PreflightResult:
+    """The probes of a preflight, whether all are accepted, and one sentence per bridge that is not."""
+
+    probes: list[BridgeProbe]
+    ok: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+def select_bridges(config: Config, names: Sequence[str] | None) -> list[BridgeConfig]:
+    """The configured bridges named (all when ``names`` is None), in order, without duplicates."""
+    if names is None:
+        return list(config.bridges.values())
+    unknown = [n for n in names if n not in config.bridges]
+    if unknown:
+        known = ", ".join(config.bridges) or "none"
+        raise UsageError(f"unknown bridge {', '.join(map(repr, unknown))} (configured: {known})")
+    return [config.bridges[n] for n in dict.fromkeys(names)]
+
+
+def preflight(
+    config: Config,
+    names: Sequence[str] | None,
+    *,
+    wait: float = 0.0,
+    interval: float = 0.5,
+    starter: BridgeStarter | None = None,
+    required_by: Sequence[str] = (),
+) -> PreflightResult:
+    """Probe the named bridges (all when None), waiting up to ``wait`` s, starting them via ``starter``.
+
+    ``required_by`` names the suites that need the bridges; it is recorded on every probe and used in
+    the reasons. Raises UsageError for a bridge name that is not configured.
+    """
+    bridges = select_bridges(config, names)
+    if starter is not None:
+        probes = starter.ensure(bridges, wait=wait)
+    elif wait > 0:
+        probes = wait_for(bridges, wait, interval=interval)
+    else:
+        probes = probe_all(bridges)
+    reasons = []
+    for result in probes:
+        result.required_by = list(required_by)
+        if not is_accepted(result):
+            reasons.append(refusal(result))
+    return PreflightResult(probes=probes, ok=not reasons, reasons=reasons)
+
+
+def refusal(result: BridgeProbe) -> str:
+    """One sentence saying why a probe is not good enough."""
+    accepted = "[" + ", ".join(result.accepted) + "]"
+    if result.required_by:
+        who = ("suite " if len(result.required_by) == 1 else "suites ") + ", ".join(result.required_by)
+    else:
+        who = "the config"
+    return (
+        f"bridge {result.name} ({result.url}) is {result.status}: {result.reason}; {who} requires {accepted}"
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class _BodyTooSlow(Exception):
+    pass
+
+
+def _read_capped(response: requests.Response, limit: int, deadline: float, clock: Clock) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=8192):
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge(limit)
+        chunks.append(chunk)
+        if clock() > deadline:
+            raise _BodyTooSlow()
+    return b"".join(chunks)
+
+
+def _is_loopback(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its args that are exceptions, and its causes, depth first (urllib3 nests them)."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = [a for a in current.args if isinstance(a, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            nested.append(reason)
+        for link in (current.__cause__, current.__context__):
+            if link is not None:
+                nested.append(link)
+        stack.extend(reversed(nested))
+
+
+def _last_words(exc: BaseException) -> str:
+    """The innermost message of a nested exception, shortened: users need the gist, not the repr."""
+    chain = list(_exception_chain(exc))
+    text = str(chain[-1]) or type(chain[-1]).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _log_tail(path: Path, lines: int = 15, max_chars: int = 2000) -> str:
+    try:
+        text = path.read_bytes()[-max_chars * 2 :].decode("utf-8", "replace")
+    except OSError:
+        return ""
+    tail = [line for line in text.splitlines() if line.strip()][-lines:]
+    tail_text = "\n".join(tail)[-max_chars:]
+    return f"; last output:\n{tail_text}" if tail_text else "; no output"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _terminate_group(process: subprocess.Popen[bytes], grace: float, sleep: Sleep) -> str | None:
+    """SIGTERM the process group, SIGKILL it after ``grace`` seconds; reap the leader."""
+    pgid = process.pid  # start_new_session made the child the leader of a group with its pid
+    if not _signal_group(pgid, signal.SIGTERM):
+        process.wait()
+        return None
+    step = 0.05
+    for _ in range(max(1, math.ceil(grace / step))):
+        process.poll()  # reap the leader, else its zombie keeps the group "alive"
+        if not _group_alive(pgid):
+            return None
+        sleep(step)
+    _signal_group(pgid, signal.SIGKILL)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return f"process group {pgid} did not die after SIGKILL"
+    return f"did not stop within {grace:g} s of SIGTERM; killed"
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    return _signal_group(pgid, 0)

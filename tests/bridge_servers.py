@@ -1,0 +1,222 @@
+"""Tiny real HTTP servers on 127.0.0.1 for the bridge preflight tests, and a bridge process to start.
+
+In tests: ``with BridgeServer(lambda n: Reply(200, {"status": "ok"})) as server: ... server.url``.
+As a script it is a stand-in bridge that a ``start`` command can launch::
+
+    python bridge_servers.py serve --port 8123            # serves /health ok until SIGTERM
+    python bridge_servers.py daemon --port 8123 --pidfile p  # starts `serve` detached, exits 0
+    python bridge_servers.py kill --pidfile p             # stops what `daemon` started
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """What the server answers: status, body (a dict is sent as JSON), headers, an optional delay."""
+
+    status: int = 200
+    body: Any = field(default_factory=lambda: {"status": "ok"})
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    content_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+
+    def payload(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+Responder = Callable[[int], Reply]
+
+
+class BridgeServer:
+    """A ThreadingHTTPServer on 127.0.0.1:0 answering every GET with ``respond(request_number)``."""
+
+    def __init__(self, respond: Responder) -> None:
+        self.respond = respond
+        self.hits = 0
+        self.paths: list[str] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with owner._lock:
+                    owner.hits += 1
+                    number = owner.hits
+                    owner.paths.append(self.path)
+                reply = owner.respond(number)
+                if reply.delay:
+                    owner._closing.wait(reply.delay)  # cut short when the server closes
+                payload = reply.payload()
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                if reply.content_length:
+                    self.send_header("Content-Length", str(len(payload)))
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up (timeout tests) is expected, not an error
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+
+    def __enter__(self) -> BridgeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def always(reply: Reply) -> Responder:
+    return lambda _n: reply
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[str]:
+    """A port that accepts TCP connections (kernel backlog) and never answers; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now (connecting to it is refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def script_command(*args: str) -> str:
+    """A shell-quoted command line that runs this file as a script with ``args``."""
+    import shlex
+
+    return shlex.join([sys.executable, str(Path(__file__).resolve()), *args])
+
+
+def port_refuses(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+# --------------------------------------------------------------------------- script mode
+
+
+def _serve(port: int, status: str) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payload = json.dumps({"status": status, "connected": status == "ok", "pid": os.getpid()}).encode()
+            self.send_response(200 if self.path == "/health" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    print(f"serving /health on 127.0.0.1:{port}", flush=True)
+    server.serve_forever(poll_interval=0.1)
+
+
+def _daemon(port: int, pidfile: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # outside the starter's process group, like a container
+    )
+    pidfile.write_text(str(child.pid))
+    print(f"started {child.pid}", flush=True)
+
+
+def _kill(pidfile: Path) -> int:
+    pid = int(pidfile.read_text())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if not _alive(pid):
+            return 0
+        time.sleep(0.05)
+    return 1
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (dead, not yet reaped by init) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="stand-in bridge for the preflight tests")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--status", default="ok")
+    daemon = sub.add_parser("daemon")
+    daemon.add_argument("--port", type=int, required=True)
+    daemon.add_argument("--pidfile", type=Path, required=True)
+    kill = sub.add_parser("kill")
+    kill.add_argument("--pidfile", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.cmd == "serve":
+        _serve(args.port, args.status)
+    elif args.cmd == "daemon":
+        _daemon(args.port, args.pidfile)
+    else:
+        return _kill(args.pidfile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
