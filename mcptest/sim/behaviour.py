@@ -134,9 +134,15 @@ def iso(seconds: float, *, millis: bool = True) -> str:
 
 
 def generate_messages(
-    chat_jid: str, count: int, *, start: float = 1_700_000_000.0, step: float = 1.0, prefix: str = "m"
+    chat_jid: str,
+    count: int,
+    *,
+    start: float = 1_700_000_000.0,
+    step: float = 1.0,
+    prefix: str = "m",
+    mine_every: int = 0,
 ) -> list[dict[str, Any]]:
-    """``count`` deterministic messages in Baileys form (ISO timestamps, ``is_from_me``), oldest first."""
+    """``count`` deterministic messages in Baileys form, oldest first; every ``mine_every``-th is ours."""
     return [
         {
             "id": f"{prefix}{i}",
@@ -144,7 +150,7 @@ def generate_messages(
             "sender": f"{1000 + i % 7}@s.whatsapp.net",
             "content": f"message {i}",
             "timestamp": iso(start + i * step),
-            "is_from_me": i % 5 == 0,
+            "is_from_me": mine_every > 0 and i % mine_every == 0,
         }
         for i in range(count)
     ]

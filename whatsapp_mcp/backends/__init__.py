@@ -1,0 +1,1 @@
+"""HTTP clients and health monitoring for the Go and Baileys bridges."""
