@@ -360,12 +360,20 @@ class BridgeStarter:
             problem = self._run_stop_command(started)
             if problem:
                 problems.append(problem)
-            if process.poll() is not None:
-                return problems
-            # The start command is still in the foreground: the stop command did not end it.
-        problem = _terminate_group(process, self.stop_grace, self.sleep)
-        if problem:
-            problems.append(f"bridge {bridge.name}: {problem}")
+        # Without a stop command, or when the start command still runs in the foreground after it,
+        # the process group we created is ours to end.
+        if not bridge.stop or process.poll() is None:
+            problem = _terminate_group(process, self.stop_grace, self.sleep)
+            if problem:
+                problems.append(f"bridge {bridge.name}: {problem}")
+        # Say so when something outlived the stop (a start command that detached and no stop command).
+        after = probe(bridge, clock=self.clock)
+        if after.http_status is not None:
+            problems.append(
+                f"bridge {bridge.name} still answers on {after.url} (HTTP {after.http_status}) after"
+                " mcptest stopped what it started; configure a stop command"
+                + ("" if not bridge.stop else " that stops it")
+            )
         return problems
 
     def _run_stop_command(self, started: StartedBridge) -> str | None:
@@ -499,7 +507,7 @@ def _read_capped(response: requests.Response, limit: int, deadline: float, clock
         raise _BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(chunk_size=8192):
+    for chunk in response.iter_content(chunk_size=1024):
         size += len(chunk)
         if size > limit:
             raise _BodyTooLarge(limit)

@@ -1,7 +1,385 @@
-"""The mcptest command line (the only module that knows typer and rich)."""
+"""The mcptest command line: the only module that knows typer and rich; the core returns data.
+
+Heavy modules (coverage, requests, jinja2, the runner) are imported inside the commands, so that
+``mcptest --help`` starts fast.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-def main() -> None:
-    raise SystemExit("mcptest: the command line is not written yet")
+import typer
+
+from mcptest import __version__, exitcodes
+from mcptest.errors import McptestError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mcptest.config_model import Config
+    from mcptest.model import RunRecord
+
+EXIT_CODES_HELP = "Exit codes: " + "; ".join(f"{code} {name}" for code, (name, _) in exitcodes.DESCRIPTIONS.items())
+
+app = typer.Typer(
+    name="mcptest",
+    help="Run pytest suites under branch coverage with per-file and per-module gates, bridge preflight "
+    "and reports.\n\nExample: mcptest run unit\n\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+baseline_app = typer.Typer(name="baseline", help="Save or show the baseline that deltas are computed against.",
+                           no_args_is_help=True)
+config_app = typer.Typer(name="config", help="Check and show the resolved configuration.", no_args_is_help=True)
+app.add_typer(baseline_app)
+app.add_typer(config_app)
+
+_state: dict[str, Any] = {"debug": False}
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Path to mcptest.yaml (default: found in the current folder or a parent).",
+                 dir_okay=False),
+]
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+
+
+def _load(config_path: Path | None) -> Config:
+    from mcptest.config import load_config
+
+    return load_config(config_path)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"mcptest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True,
+                                          callback=_version_callback)] = False,
+) -> None:
+    """Run pytest suites under branch coverage with gates, bridge preflight and reports."""
+    _state["debug"] = debug or os.environ.get("MCPTEST_DEBUG") == "1"
+
+
+# --- run ------------------------------------------------------------------------------------------
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def run(
+    ctx: typer.Context,
+    suite: Annotated[str, typer.Argument(help="Suite name from mcptest.yaml, or 'all' for every suite.")],
+    module: Annotated[list[str] | None, typer.Option(
+        "--module", "-m", help="Run only this module's tests and gate only its files (repeatable).")] = None,
+    keyword: Annotated[str | None, typer.Option("-k", help="Only tests matching this pytest -k expression.")] = None,
+    contexts: Annotated[bool, typer.Option(
+        "--contexts", help="Record the lines each test covers (coverage.py dynamic contexts; slower).")] = False,
+    workers: Annotated[str | None, typer.Option(
+        "--workers", "-n", help="Run tests in N parallel processes with pytest-xdist ('auto' = one per CPU).")
+    ] = None,
+    no_preflight: Annotated[bool, typer.Option(
+        "--no-preflight", help="Skip the bridge preflight (written into the record and the report).")] = False,
+    wait: Annotated[float, typer.Option(
+        "--wait", help="Seconds to wait for required bridges to become healthy.", min=0)] = 0.0,
+    no_start: Annotated[bool, typer.Option(
+        "--no-start", help="Do not start missing bridges with their configured 'start' command.")] = False,
+    html: Annotated[bool, typer.Option("--html", help="Also write the HTML report.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Also write the JSON report.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Also write the Markdown summary.")] = False,
+    junit: Annotated[bool, typer.Option("--junit", help="Also write JUnit XML.")] = False,
+    config_path: ConfigOpt = None,
+) -> None:
+    """Run a suite under coverage, apply the gates, store the record, exit with a documented code.
+
+    Extra arguments after -- go to pytest unchanged.
+
+    Examples:
+
+      mcptest run unit
+
+      mcptest run unit --module routing -k fallback
+
+      mcptest run all --html
+
+      mcptest run unit -- -x --maxfail=3
+    """
+    from mcptest.runner import RunOptions, execute
+
+    config = _load(config_path)
+    options = RunOptions(
+        suite=suite, modules=list(module or []), keyword=keyword, pytest_args=list(ctx.args), contexts=contexts,
+        preflight=not no_preflight, wait=wait, start_bridges=not no_start, workers=workers,
+        command=["mcptest", *sys.argv[1:]],
+    )
+    err = _console(stderr=True)
+    progress = _Progress(err)
+    _install_sigterm()
+    try:
+        record = execute(config, options, on_event=progress.handle, preflight=_preflight_hook())
+    finally:
+        progress.close()
+    out = _console()
+    _print_record(out, record)
+    formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
+    if formats:
+        _write_reports(out, config, record, formats, None, None)
+    raise typer.Exit(record.exit_code)
+
+
+def _preflight_hook() -> Any:
+    try:
+        from mcptest import preflight
+    except ImportError:  # pragma: no cover - present in every release
+        return None
+    return preflight.hook
+
+
+def _install_sigterm() -> None:
+    """SIGTERM interrupts the run like Ctrl-C does: the record is marked incomplete, latest.json kept."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use)
+        pass
+
+
+class _Progress:
+    """Live progress on stderr: tests done of total and failures so far, per suite."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.live = console.is_terminal
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), console=console,
+                                 transient=False, disable=not self.live)
+        self.tasks: dict[str, Any] = {}
+        self.started = False
+
+    def handle(self, kind: str, data: dict[str, Any]) -> None:
+        suite = data.get("suite", "")
+        if kind == "suite-start":
+            if self.live and not self.started:
+                self.progress.start()
+                self.started = True
+            self.tasks[suite] = self.progress.add_task(f"{suite}", total=None, failed="")
+            if not self.live:
+                self.console.print(f"mcptest: running suite {suite} ({' '.join(data.get('paths', []))})")
+        elif kind == "collected":
+            self.progress.update(self.tasks[suite], total=data["count"])
+            if not self.live:
+                self.console.print(f"mcptest: {suite}: collected {data['count']} tests")
+        elif kind == "test":
+            counts = data["counts"]
+            bad = counts.failed + counts.error
+            self.progress.update(self.tasks[suite], completed=counts.total,
+                                 failed=f"[red]{bad} failed[/red]" if bad else "")
+            if not self.live and data["test"].outcome in ("failed", "error"):
+                self.console.print(f"mcptest: {suite}: {data['test'].outcome.upper()} {data['test'].nodeid}")
+        elif kind == "suite-end":
+            result = data["result"]
+            if not self.live:
+                c = result.counts
+                self.console.print(f"mcptest: {suite}: {c.total} tests in {result.duration:.1f}s "
+                                   f"({c.passed} passed, {c.failed} failed, {c.error} errors)")
+        elif kind == "preflight":
+            for problem in data.get("problems", []):
+                self.console.print(f"mcptest: {suite}: [red]{problem}[/red]")
+        elif kind == "message":
+            self.console.print(f"mcptest: {data.get('text', '')}")
+
+    def close(self) -> None:
+        if self.started:
+            self.progress.stop()
+
+
+def _print_record(out: Console, record: RunRecord) -> None:
+    from mcptest import console_report
+
+    console_report.print_record(out, record)
+
+
+# --- baseline -------------------------------------------------------------------------------------
+
+
+@baseline_app.command("save")
+def baseline_save(
+    force: Annotated[bool, typer.Option("--force", help="Save even a failed, partial or incomplete run.")] = False,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run id to save (default: latest.json).")] = None,
+    config_path: ConfigOpt = None,
+) -> None:
+    """Make the latest run (or --run ID) the baseline that deltas are computed against.
+
+    Refuses a failed, partial (--module, -k) or incomplete run unless --force.
+
+    Example: mcptest baseline save
+    """
+    from mcptest.history import History
+
+    config = _load(config_path)
+    history = History(config.report_dir)
+    record = history.get(run_id) if run_id else history.latest()
+    for warning in history.warnings:
+        _console(stderr=True).print(f"mcptest: warning: {warning}")
+    if record is None:
+        what = f"run {run_id}" if run_id else "latest run"
+        raise UsageError(f"no readable {what} in {config.report_dir}; run 'mcptest run SUITE' first")
+    problems = []
+    if not record.complete:
+        problems.append("it is incomplete")
+    if record.status != "passed":
+        problems.append(f"it {record.status} ({'; '.join(record.reasons[:3])})")
+    if record.selection.partial:
+        problems.append("it ran only part of the suite (--module, -k or pytest arguments)")
+    if record.coverage is None:
+        problems.append("it has no coverage data")
+    if problems and not force:
+        raise UsageError(f"refusing to save run {record.id} as the baseline: {', '.join(problems)}; "
+                         "use --force to save it anyway")
+    path = history.save_baseline(record)
+    typer.echo(f"Saved run {record.id} as the baseline: {path}")
+
+
+@baseline_app.command("show")
+def baseline_show(config_path: ConfigOpt = None) -> None:
+    """Show which run is the baseline and its overall numbers.
+
+    Example: mcptest baseline show
+    """
+    from mcptest.gate import pct
+    from mcptest.history import History
+
+    config = _load(config_path)
+    history = History(config.report_dir)
+    record = history.baseline()
+    for warning in history.warnings:
+        _console(stderr=True).print(f"mcptest: warning: {warning}")
+    if record is None:
+        typer.echo(f"No baseline in {config.report_dir} (save one with 'mcptest baseline save').")
+        raise typer.Exit(0)
+    overall = record.coverage.overall if record.coverage else None
+    typer.echo(f"Baseline: run {record.id} of {record.started_at} ({record.status}); "
+               f"line {pct(overall.line_percent if overall else None)}, "
+               f"branch {pct(overall.branch_percent if overall else None)}")
+
+
+# --- config and init ------------------------------------------------------------------------------
+
+
+@config_app.command("check")
+def config_check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the resolved config as JSON.")] = False,
+    config_path: ConfigOpt = None,
+) -> None:
+    """Validate mcptest.yaml and print the resolved configuration (environment variables expanded).
+
+    Example: mcptest config check -c path/to/mcptest.yaml
+    """
+    import json
+
+    import yaml
+
+    from mcptest.config import config_to_dict
+
+    config = _load(config_path)
+    data = config_to_dict(config)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        typer.echo(f"# {config.path}: valid")
+        typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder (default: the current folder).",
+                                              file_okay=False)] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mcptest.yaml.")] = False,
+) -> None:
+    """Write a commented starter mcptest.yaml for the project found in DIRECTORY.
+
+    It guesses the source package and the test folders; check it with 'mcptest config check'.
+
+    Example: mcptest init
+    """
+    from mcptest.history import atomic_write_text
+    from mcptest.starter import starter_config
+
+    target = directory / "mcptest.yaml"
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a folder")
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; use --force to overwrite it")
+    atomic_write_text(target, starter_config(directory))
+    typer.echo(f"Wrote {target}; check it with: mcptest config check -c {target}")
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+
+def _write_reports(out: Console, config: Config, record: RunRecord, formats: list[str], output: Path | None,
+                   against: RunRecord | None) -> list[Path]:
+    from mcptest import report as report_pkg
+    from mcptest.history import History
+
+    history = History(config.report_dir)
+    target = output or config.report_dir / "report"
+    templates = (config.root / config.report.templates) if config.report.templates else None
+    paths: list[Path] = report_pkg.render_reports(
+        record, formats, target, history=history.all_runs(limit=50), requirements=config.report.requirements,
+        templates_dir=templates, source_root=config.root, against=against)
+    for path in paths:
+        out.print(f"Wrote {path}")
+    return paths
+
+
+def main() -> NoReturn:
+    """Entry point: run the app, turning mcptest's errors into one line and their exit code."""
+    try:
+        result = app(standalone_mode=False)
+    except McptestError as exc:
+        if _state["debug"]:
+            import traceback
+
+            traceback.print_exc()
+        typer.echo(f"mcptest: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("mcptest: interrupted", err=True)
+        sys.exit(exitcodes.INTERRUPTED)
+    except Exception as exc:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exitcodes.CONFIG_ERROR)
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("mcptest: interrupted", err=True)
+            sys.exit(exitcodes.INTERRUPTED)
+        if _state["debug"]:
+            raise
+        typer.echo(f"mcptest: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                   err=True)
+        sys.exit(exitcodes.INTERNAL_ERROR)
+    sys.exit(result if isinstance(result, int) else 0)

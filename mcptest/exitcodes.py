@@ -12,6 +12,7 @@ CONFIG_ERROR = 4
 NO_TESTS_OR_DATA = 5
 BUDGET_EXCEEDED = 6
 INTERRUPTED = 130
+INTERNAL_ERROR = 70  # a bug in mcptest itself: please report it
 
 #: Name and one-line meaning of every code, for --help, the README and the run record.
 DESCRIPTIONS: dict[int, tuple[str, str]] = {
@@ -23,6 +24,7 @@ DESCRIPTIONS: dict[int, tuple[str, str]] = {
     NO_TESTS_OR_DATA: ("no-tests-or-data", "no test was collected, or coverage measured no file"),
     BUDGET_EXCEEDED: ("budget-exceeded", "a suite ran past its time budget"),
     INTERRUPTED: ("interrupted", "the run was interrupted (Ctrl-C or SIGTERM)"),
+    INTERNAL_ERROR: ("internal-error", "mcptest itself failed unexpectedly (a bug; --debug shows the traceback)"),
 }
 
 #: When several codes apply, the first one in this order is the exit code; every reason is still printed.

@@ -1,0 +1,189 @@
+"""pytest plugin loaded into the test subprocess (``-p mcptest.collector``): streams one JSON line per event.
+
+The parent process tails the file named by ``MCPTEST_EVENTS`` for live progress and builds the
+TestCase records from it. With ``MCPTEST_CONTEXTS=1`` each test runs in its own coverage.py context
+(named by its node id), so the lines every test covered can be read back from the coverage data.
+Kept dependency-free and cheap: it runs inside the user's test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Generator
+from typing import IO, Any
+
+import pytest
+
+_EVENTS = "MCPTEST_EVENTS"
+_CONTEXTS = "MCPTEST_CONTEXTS"
+_REQ_MARKER = "MCPTEST_REQ_MARKER"
+_MAX_TEXT = 20_000  # a runaway failure text is cut, not allowed to swell the record
+
+
+def _cut(text: str | None) -> str | None:
+    if text is None or len(text) <= _MAX_TEXT:
+        return text
+    return text[:_MAX_TEXT] + f"\n... [{len(text) - _MAX_TEXT} more characters cut by mcptest]"
+
+
+class Collector:
+    """Aggregates the setup/call/teardown reports of each test into one ``test`` event."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.pending: dict[str, dict[str, Any]] = {}
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(event, default=str) + "\n")
+        self.stream.flush()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.emit({"event": "collected", "count": len(session.items)})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.emit({"event": "collected", "count": len(ids), "worker": str(getattr(node, "gateway", node))})
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.emit({"event": "collect_error", "nodeid": report.nodeid, "longrepr": _cut(str(report.longrepr))})
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self.pending.setdefault(report.nodeid, {"phases": {}, "duration": 0.0, "attempts": []})
+        meta = getattr(report, "mcptest_meta", None)
+        if meta:
+            state["meta"] = meta
+        if report.outcome == "rerun":  # pytest-rerunfailures: a failed attempt that will be run again
+            state["attempts"].append({"outcome": "failed", "duration": state["duration"] + report.duration,
+                                      "message": _message(report)})
+            state["phases"] = {}
+            state["duration"] = 0.0
+            return
+        state["duration"] += report.duration
+        state["phases"][report.when] = report
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        state = self.pending.pop(nodeid, None)
+        if state is None:
+            return
+        outcome, message, longrepr = _final(state["phases"])
+        meta = state.get("meta") or {
+            "file": location[0].replace(os.sep, "/"), "line": None if location[1] is None else location[1] + 1,
+            "name": nodeid.split("::")[-1], "markers": [], "requirements": [], "fixtures": []}
+        attempts = state["attempts"]
+        if attempts:
+            attempts.append({"outcome": outcome, "duration": state["duration"], "message": message})
+        self.emit({"event": "test", "nodeid": nodeid, **meta, "outcome": outcome, "duration": state["duration"],
+                   "message": message, "longrepr": longrepr, "attempts": attempts})
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.emit({"event": "finish", "exitstatus": int(exitstatus)})
+
+
+class ItemInfo:
+    """Runs where the tests run (also in xdist workers): item metadata and per-test coverage contexts."""
+
+    def __init__(self, contexts: bool, req_marker: str) -> None:
+        self.req_marker = req_marker
+        self.coverage: Any = None
+        if contexts:
+            import coverage
+
+            self.coverage = coverage.Coverage.current()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, None, None]:
+        if self.coverage is not None:
+            self.coverage.switch_context(item.nodeid)
+        yield
+        if self.coverage is not None:
+            self.coverage.switch_context("")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+        outcome = yield
+        report = outcome.get_result()
+        if call.when != "setup":
+            return
+        path, line, _ = item.location
+        reqs: list[str] = []
+        for mark in item.iter_markers(name=self.req_marker):
+            reqs.extend(str(arg) for arg in mark.args)
+        report.mcptest_meta = {
+            "file": path.replace(os.sep, "/"),
+            "line": None if line is None else line + 1,
+            "name": item.name,
+            "markers": sorted({m.name for m in item.iter_markers()}),
+            "requirements": sorted(set(reqs)),
+            "fixtures": sorted(getattr(item, "fixturenames", [])),
+        }
+
+
+def _final(phases: dict[str, pytest.TestReport]) -> tuple[str, str | None, str | None]:
+    """One outcome for a test from its phases: a broken setup is an error, a failed call a failure."""
+    setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
+    if setup is not None and not setup.passed:
+        result = _outcome(setup) or "error"
+        return result, _message(setup), _cut(setup.longreprtext) if setup.failed else None
+    if call is None:
+        return "error", "test did not run its call phase", None
+    result = _outcome(call) or "passed"
+    message = _message(call) if result != "passed" else None
+    longrepr = _cut(call.longreprtext) if call.failed else None
+    if teardown is not None and teardown.failed:
+        text = _cut(teardown.longreprtext) or ""
+        if result == "failed":
+            longrepr = (longrepr or "") + "\n--- error in teardown ---\n" + text
+        else:
+            result, message, longrepr = "error", _message(teardown), text
+    return result, message, longrepr
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    wasxfail = hasattr(report, "wasxfail")
+    if report.when == "call":
+        if report.passed:
+            return "xpassed" if wasxfail else "passed"
+        if report.skipped:
+            return "xfailed" if wasxfail else "skipped"
+        return "failed"
+    if report.failed:
+        return "error"
+    if report.skipped:
+        return "xfailed" if wasxfail else "skipped"
+    return None
+
+
+def _message(report: pytest.TestReport) -> str | None:
+    if hasattr(report, "wasxfail") and report.skipped:
+        return f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
+    longrepr = report.longrepr
+    if longrepr is None:
+        return None
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # skip: (path, line, reason)
+        return str(longrepr[2])
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        return _cut(str(crash.message))
+    text = str(longrepr).strip().splitlines()
+    return _cut(text[-1]) if text else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(
+        ItemInfo(os.environ.get(_CONTEXTS) == "1", os.environ.get(_REQ_MARKER) or "req"), "mcptest-iteminfo")
+    path = os.environ.get(_EVENTS)
+    if not path or hasattr(config, "workerinput"):  # xdist workers report through the controller
+        return
+    stream = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in pytest_unconfigure
+    config.pluginmanager.register(Collector(stream), "mcptest-collector")
+    config._mcptest_stream = stream  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stream = getattr(config, "_mcptest_stream", None)
+    if stream is not None:
+        stream.close()

@@ -1,0 +1,494 @@
+"""Find, read and validate mcptest.yaml; every error names file:line, the dotted key, the value and the expectation."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from mcptest.config_model import (
+    BridgeConfig,
+    Config,
+    CoverageConfig,
+    FileRule,
+    ModuleConfig,
+    ReportConfig,
+    SuiteConfig,
+    Threshold,
+)
+from mcptest.errors import ConfigError, NoDataError
+from mcptest.globs import glob_match, is_glob
+
+CONFIG_NAME = "mcptest.yaml"
+TEST_TYPES = ("unit", "integration", "e2e", "custom")
+BRIDGE_STATES = ("ok", "degraded", "error", "unreachable")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+Path_ = tuple[str | int, ...]
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The nearest mcptest.yaml in ``start`` (default: the current directory) or one of its parents."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no {CONFIG_NAME} in {here} or its parents; create one with 'mcptest init' or pass -c PATH"
+    )
+
+
+def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file (``None``: find it from the current directory)."""
+    path = find_config() if path is None else path
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"config path {path} is a folder, not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    return parse_config(text, path, environ=os.environ if environ is None else environ)
+
+
+def parse_config(text: str, path: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate config ``text`` as if read from ``path`` (paths in it are relative to its folder)."""
+    display = _display(path)
+    data, lines = _compose(text, display)
+    v = _Validator(display, lines, path.resolve().parent, os.environ if environ is None else environ)
+    return v.config(data, path)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+
+def _compose(text: str, display: str) -> tuple[Any, dict[Path_, int]]:
+    """Parse YAML into plain values plus the line of every key path (1-based)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", file=display, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=display, line=1) from None
+    except (ValueError, RecursionError) as exc:
+        # yaml raises plain ValueError for some impossible scalars; report them like YAML errors
+        raise ConfigError(f"invalid YAML: {exc}", file=display, line=1) from None
+    lines: dict[Path_, int] = {}
+    if node is None:
+        return None, lines
+    return _convert(node, (), lines, display, 0), lines
+
+
+def _convert(node: yaml.Node, at: Path_, lines: dict[Path_, int], display: str, depth: int) -> Any:
+    lines[at] = node.start_mark.line + 1
+    if depth > 50:
+        raise ConfigError("nesting is too deep", file=display, line=lines[at])
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError("a key must be a plain value", file=display, line=key_node.start_mark.line + 1)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ConfigError("YAML merge keys (<<) are not supported", file=display,
+                                  line=key_node.start_mark.line + 1)
+            key = _scalar(key_node, display)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise ConfigError(f"key {key!r} is not a plain value", file=display,
+                                  line=key_node.start_mark.line + 1)
+            key = str(key) if not isinstance(key, str) else key
+            if key in result:
+                raise ConfigError(f"key {key!r} appears twice", file=display, line=key_node.start_mark.line + 1)
+            child = (*at, key)
+            result[key] = _convert(value_node, child, lines, display, depth + 1)
+            lines[child] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*at, i), lines, display, depth + 1) for i, item in enumerate(node.value)]
+    return _scalar(node, display)
+
+
+def _scalar(node: yaml.Node, display: str) -> Any:
+    try:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        raise ConfigError(f"invalid value {node.value!r}: {exc}", file=display,
+                          line=node.start_mark.line + 1) from None
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+def dotted(at: Path_) -> str:
+    """``coverage.files."pkg/x.py".line`` for a key path; list items as ``[i]``."""
+    out = ""
+    for part in at:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        text = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part) else '"' + part.replace('"', '\\"') + '"'
+        out += ("." if out else "") + text
+    return out
+
+
+def show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null (empty)"
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+@dataclass
+class _Validator:
+    file: str
+    lines: dict[Path_, int]
+    root: Path
+    environ: Mapping[str, str]
+
+    def fail(self, at: Path_, message: str) -> NoReturn:
+        line = None
+        probe = at
+        while line is None:
+            line = self.lines.get(probe)
+            if not probe:
+                break
+            probe = probe[:-1]
+        raise ConfigError(message, file=self.file, line=line or 1, key=dotted(at) or None)
+
+    def bad(self, at: Path_, value: Any, expected: str) -> NoReturn:
+        self.fail(at, f"{show(value)} is not {expected}")
+
+    # primitive checks
+
+    def mapping(self, at: Path_, value: Any, allowed: tuple[str, ...] | None, required: tuple[str, ...] = ()
+                ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.bad(at, value, "a mapping")
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    close = difflib.get_close_matches(key, allowed, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    self.fail((*at, key), f"unknown key {key!r} (expected one of: {', '.join(allowed)}){hint}")
+        for key in required:
+            if key not in value:
+                self.fail(at, f"the key {key!r} is required")
+        return value
+
+    def string(self, at: Path_, value: Any, *, empty: bool = False) -> str:
+        if not isinstance(value, str):
+            self.bad(at, value, "a string")
+        value = self.expand(at, value)
+        if not empty and not value.strip():
+            self.fail(at, "an empty string is not allowed here")
+        return value
+
+    def expand(self, at: Path_, value: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.environ and (default is None or self.environ[name] != ""):
+                return self.environ[name]
+            if default is not None:
+                return default
+            self.fail(at, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+
+        return _ENV.sub(sub, value)
+
+    def strings(self, at: Path_, value: Any, *, allow_single: bool = True, nonempty: bool = True) -> list[str]:
+        if isinstance(value, str) and allow_single:
+            value = [value]
+        if not isinstance(value, list):
+            self.bad(at, value, "a list of strings")
+        if nonempty and not value:
+            self.fail(at, "the list is empty")
+        return [self.string((*at, i), item) for i, item in enumerate(value)]
+
+    def number(self, at: Path_, value: Any, low: float, high: float | None) -> float:
+        if isinstance(value, str):
+            try:
+                value = float(self.expand(at, value))
+            except ValueError:
+                self.bad(at, value, "a number")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            self.bad(at, value, "a number")
+        if value < low or (high is not None and value > high):
+            rng = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            self.fail(at, f"{show(value)} is not {rng}")
+        return float(value)
+
+    def boolean(self, at: Path_, value: Any) -> bool:
+        if not isinstance(value, bool):
+            self.bad(at, value, "true or false")
+        return value
+
+    def duration(self, at: Path_, value: Any) -> float:
+        """Seconds from a number or a string such as ``500ms``, ``30s``, ``5m``, ``1h``."""
+        if isinstance(value, str):
+            match = _DURATION.match(self.expand(at, value))
+            if not match:
+                self.bad(at, value, "a duration such as 30s, 5m, 1h or a number of seconds")
+            scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
+            seconds = float(match.group(1)) * scale
+        else:
+            seconds = self.number(at, value, 0, None)
+        if seconds <= 0:
+            self.bad(at, value, "a duration greater than zero")
+        return seconds
+
+    def name(self, at: Path_, value: str, what: str) -> str:
+        if not _NAME.match(value):
+            self.fail(at, f"{what} name {value!r} must start with a letter or digit and use only "
+                          "letters, digits, '_', '-' and '.'")
+        return value
+
+    def threshold(self, at: Path_, value: Any, *, extra: tuple[str, ...] = ()) -> Threshold:
+        data = self.mapping(at, value, ("line", "branch", *extra))
+        t = Threshold(key=dotted(at), lineno=self.lines.get(at))
+        if "line" in data:
+            t.line = self.number((*at, "line"), data["line"], 0, 100)
+        if "branch" in data:
+            t.branch = self.number((*at, "branch"), data["branch"], 0, 100)
+        return t
+
+    def rel_path(self, at: Path_, value: str, *, must_exist: bool) -> str:
+        if Path(value).is_absolute():
+            self.fail(at, f"{value!r} must be relative to the config file's folder")
+        norm = Path(value).as_posix().rstrip("/") or "."
+        if must_exist and not is_glob(norm) and not (self.root / norm).exists():
+            self.fail(at, f"{value!r} does not exist under {self.root}")
+        return norm
+
+    # sections
+
+    def config(self, data: Any, path: Path) -> Config:
+        if data is None:
+            self.fail((), "the file is empty; expected a mapping with at least 'source' and 'suites'")
+        top = self.mapping((), data, ("version", "source", "coverage", "modules", "suites", "bridges", "report"),
+                           ("source", "suites"))
+        version = 1
+        if "version" in top:
+            if top["version"] != 1 or isinstance(top["version"], bool):
+                self.bad(("version",), top["version"], "1 (the only config version)")
+        source = [self.rel_path(("source", i), s, must_exist=False)
+                  for i, s in enumerate(self.strings(("source",), top["source"]))]
+        coverage = self.coverage(top.get("coverage", {}))
+        bridges = {}
+        raw_bridges = self.mapping(("bridges",), top.get("bridges") or {}, None)
+        for name, raw in raw_bridges.items():
+            bridges[name] = self.bridge(("bridges", name), name, raw)
+        suites = {}
+        raw_suites = self.mapping(("suites",), top["suites"], None)
+        if not raw_suites:
+            self.fail(("suites",), "at least one suite is required")
+        for name, raw in raw_suites.items():
+            if name == "all":
+                self.fail(("suites", name), "'all' is reserved: 'mcptest run all' runs every suite")
+            suites[name] = self.suite(("suites", name), name, raw, bridges)
+        modules = {}
+        for name, raw in self.mapping(("modules",), top.get("modules") or {}, None).items():
+            modules[name] = self.module(("modules", name), name, raw)
+        report = self.report(top.get("report") or {})
+        config = Config(path=path.resolve(), root=self.root, source=source, coverage=coverage, modules=modules,
+                        suites=suites, bridges=bridges, report=report, version=version)
+        self.check_sources(config)
+        self.check_patterns(config)
+        return config
+
+    def coverage(self, value: Any) -> CoverageConfig:
+        at: Path_ = ("coverage",)
+        data = self.mapping(at, value or {}, ("branch", "overall", "files", "max_drop"))
+        cov = CoverageConfig()
+        if "branch" in data:
+            cov.branch = self.boolean((*at, "branch"), data["branch"])
+        if "overall" in data:
+            cov.overall = self.threshold((*at, "overall"), data["overall"])
+        for pattern, raw in self.mapping((*at, "files"), data.get("files") or {}, None).items():
+            key = (*at, "files", pattern)
+            self.rel_path(key, pattern, must_exist=False)
+            cov.files.append(FileRule(pattern=Path(pattern).as_posix(), threshold=self.threshold(key, raw)))
+        if "max_drop" in data:
+            cov.max_drop = self.number((*at, "max_drop"), data["max_drop"], 0, 100)
+            cov.max_drop_lineno = self.lines.get((*at, "max_drop"))
+        return cov
+
+    def module(self, at: Path_, name: str, value: Any) -> ModuleConfig:
+        self.name(at, name, "module")
+        data = self.mapping(at, value, ("files", "tests", "line", "branch"), ("files",))
+        files = [self.rel_path((*at, "files", i), f, must_exist=False)
+                 for i, f in enumerate(self.strings((*at, "files"), data["files"]))]
+        tests = [self.rel_path((*at, "tests", i), t, must_exist=True)
+                 for i, t in enumerate(self.strings((*at, "tests"), data.get("tests", []), nonempty=False))]
+        threshold = self.threshold(at, {k: v for k, v in data.items() if k in ("line", "branch")})
+        return ModuleConfig(name=name, files=files, tests=tests, threshold=threshold, lineno=self.lines.get(at))
+
+    def suite(self, at: Path_, name: str, value: Any, bridges: dict[str, BridgeConfig]) -> SuiteConfig:
+        self.name(at, name, "suite")
+        data = self.mapping(at, value, ("paths", "type", "timeout", "budget", "requires", "pytest_args"), ("paths",))
+        paths = [self.rel_path((*at, "paths", i), p, must_exist=True)
+                 for i, p in enumerate(self.strings((*at, "paths"), data["paths"]))]
+        suite = SuiteConfig(name=name, paths=paths, lineno=self.lines.get(at))
+        suite.test_type = name if name in TEST_TYPES else "custom"
+        if "type" in data:
+            kind = self.string((*at, "type"), data["type"])
+            if kind not in TEST_TYPES:
+                self.bad((*at, "type"), kind, f"one of {', '.join(TEST_TYPES)}")
+            suite.test_type = kind
+        if "timeout" in data:
+            suite.timeout = self.duration((*at, "timeout"), data["timeout"])
+        if "budget" in data:
+            suite.budget = self.duration((*at, "budget"), data["budget"])
+        for i, bridge in enumerate(self.strings((*at, "requires"), data.get("requires", []), nonempty=False)):
+            if bridge not in bridges:
+                known = ", ".join(bridges) or "none are configured"
+                self.fail((*at, "requires", i), f"unknown bridge {bridge!r} (bridges: {known})")
+            suite.requires.append(bridge)
+        if "pytest_args" in data:
+            raw = data["pytest_args"]
+            if isinstance(raw, str):
+                try:
+                    suite.pytest_args = shlex.split(self.expand((*at, "pytest_args"), raw))
+                except ValueError as exc:
+                    self.fail((*at, "pytest_args"), f"cannot split {raw!r}: {exc}")
+            else:
+                suite.pytest_args = self.strings((*at, "pytest_args"), raw, allow_single=False, nonempty=False)
+        return suite
+
+    def bridge(self, at: Path_, name: str, value: Any) -> BridgeConfig:
+        self.name(at, name, "bridge")
+        data = self.mapping(at, value, ("url", "health", "accept", "connect_timeout", "read_timeout", "start",
+                                        "stop", "start_timeout"), ("url",))
+        url = self.string((*at, "url"), data["url"]).rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", url):
+            self.bad((*at, "url"), url, "an http:// or https:// URL")
+        bridge = BridgeConfig(name=name, url=url, lineno=self.lines.get(at))
+        if "health" in data:
+            bridge.health = self.string((*at, "health"), data["health"])
+            if not bridge.health.startswith("/"):
+                self.bad((*at, "health"), bridge.health, "a path starting with '/'")
+        if "accept" in data:
+            accept = self.strings((*at, "accept"), data["accept"])
+            for i, state in enumerate(accept):
+                if state not in ("ok", "degraded"):
+                    self.bad((*at, "accept", i), state, "'ok' or 'degraded'")
+            bridge.accept = accept
+        if "connect_timeout" in data:
+            bridge.connect_timeout = self.duration((*at, "connect_timeout"), data["connect_timeout"])
+        if "read_timeout" in data:
+            bridge.read_timeout = self.duration((*at, "read_timeout"), data["read_timeout"])
+        if "start" in data:
+            bridge.start = self.command((*at, "start"), data["start"])
+        if "stop" in data:
+            bridge.stop = self.command((*at, "stop"), data["stop"])
+        if "start_timeout" in data:
+            bridge.start_timeout = self.duration((*at, "start_timeout"), data["start_timeout"])
+        return bridge
+
+    def command(self, at: Path_, value: Any) -> str:
+        text = self.string(at, value)
+        try:
+            shlex.split(text)
+        except ValueError as exc:
+            self.fail(at, f"cannot split {text!r} into a command: {exc}")
+        return text
+
+    def report(self, value: Any) -> ReportConfig:
+        at: Path_ = ("report",)
+        data = self.mapping(at, value, ("dir", "templates", "requirement_marker", "requirements"))
+        report = ReportConfig()
+        if "dir" in data:
+            report.dir = self.string((*at, "dir"), data["dir"])
+        if "templates" in data:
+            report.templates = self.rel_path((*at, "templates"), self.string((*at, "templates"), data["templates"]),
+                                             must_exist=True)
+        if "requirement_marker" in data:
+            marker = self.string((*at, "requirement_marker"), data["requirement_marker"])
+            if not marker.isidentifier():
+                self.bad((*at, "requirement_marker"), marker, "a marker name (a Python identifier)")
+            report.requirement_marker = marker
+        if "requirements" in data:
+            report.requirements = self.strings((*at, "requirements"), data["requirements"], nonempty=False)
+        return report
+
+    # cross-checks against the file system
+
+    def check_sources(self, config: Config) -> None:
+        for i, source in enumerate(config.source):
+            if not source_files(config.root, [source]) and not (config.root / source).exists():
+                line = self.lines.get(("source", i)) or self.lines.get(("source",))
+                raise NoDataError(
+                    f"{self.file}:{line}: source: {source!r} yields no coverage data: there is no such "
+                    f"folder, file or importable package under {config.root}"
+                )
+
+    def check_patterns(self, config: Config) -> None:
+        files = source_files(config.root, config.source)
+        checks: list[tuple[Path_, str]] = [(("coverage", "files", r.pattern), r.pattern) for r in config.coverage.files]
+        for module in config.modules.values():
+            checks += [(("modules", module.name, "files", i), f) for i, f in enumerate(module.files)]
+        for at, pattern in checks:
+            if not any(glob_match(pattern, f) for f in files):
+                self.fail(at, f"{pattern!r} matches no source file under source {config.source}")
+
+
+def source_files(root: Path, sources: list[str]) -> list[str]:
+    """The .py files (relative posix paths) that the ``source`` entries name: folders, files or packages."""
+    found: set[str] = set()
+    for source in sources:
+        base = root / source
+        if not base.exists() and re.fullmatch(r"[A-Za-z_][\w.]*", source):
+            base = root / source.replace(".", "/")
+            if not base.exists() and (root / (source.replace(".", "/") + ".py")).exists():
+                base = root / (source.replace(".", "/") + ".py")
+        if base.is_file() and base.suffix == ".py":
+            found.add(base.resolve().relative_to(root.resolve()).as_posix())
+        elif base.is_dir():
+            for file in base.rglob("*.py"):
+                rel = file.resolve().relative_to(root.resolve())
+                if any(part.startswith(".") or part in ("__pycache__", "node_modules") for part in rel.parts):
+                    continue
+                found.add(rel.as_posix())
+    return sorted(found)
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The resolved config as plain data (for ``mcptest config check``)."""
+    import dataclasses
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in ("lineno", "key", "max_drop_key",
+                                                                        "max_drop_lineno")}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    result: dict[str, Any] = clean(dataclasses.asdict(config))
+    return result
+

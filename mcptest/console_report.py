@@ -1,0 +1,151 @@
+"""The terminal view of a run record (rich tables); it renders the record and computes nothing new."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mcptest import exitcodes
+from mcptest.gate import pct
+from mcptest.model import RunRecord, Totals, Verdict
+
+#: Above this many files, the file table shows only files with a verdict that failed or a delta.
+MAX_FILE_ROWS = 60
+
+
+def _delta(value: float | None) -> str:
+    if value is None:
+        return ""
+    if abs(value) < 0.005:
+        return "±0.00"
+    colour = "green" if value > 0 else "red"
+    return f"[{colour}]{value:+.2f}[/{colour}]"
+
+
+def _required(verdicts: Sequence[Verdict]) -> str:
+    parts = []
+    for v in verdicts:
+        if v.kind == "threshold" and v.required is not None:
+            parts.append(f"{'line' if v.metric == 'line' else 'br'}≥{v.required:g}")
+    return " ".join(parts)
+
+
+def _result(verdicts: Sequence[Verdict]) -> str:
+    if not verdicts:
+        return "[dim]-[/dim]"
+    return "[green]PASS[/green]" if all(v.passed for v in verdicts) else "[bold red]FAIL[/bold red]"
+
+
+def _cells(totals: Totals) -> list[str]:
+    lines = f"{totals.covered_lines}/{totals.statements}"
+    branches = f"{totals.covered_branches}/{totals.branches}" if totals.branches else "-"
+    return [lines, pct(totals.line_percent), branches, pct(totals.branch_percent)]
+
+
+def coverage_tables(record: RunRecord) -> list[Table]:
+    cov = record.coverage
+    if cov is None:
+        return []
+    by_target: dict[str, list[Verdict]] = {}
+    for v in record.verdicts:
+        by_target.setdefault(v.target, []).append(v)
+    has_delta = cov.baseline_id is not None
+    tables = []
+
+    files = cov.files
+    hidden = 0
+    if len(files) > MAX_FILE_ROWS:
+        keep = [f for f in files if any(not v.passed for v in by_target.get(f"file:{f.path}", []))
+                or (f.totals.delta_line or 0) < 0 or (f.totals.delta_branch or 0) < 0]
+        hidden = len(files) - len(keep)
+        files = keep
+    title = "Coverage per file" + (f" (against baseline {cov.baseline_id})" if has_delta else "")
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for col, justify in (("File", "left"), ("Lines", "right"), ("Line %", "right"), ("Branches", "right"),
+                         ("Branch %", "right"), ("Required", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    if has_delta:
+        table.add_column("Δ line", justify="right")
+        table.add_column("Δ branch", justify="right")
+    table.add_column("Result", justify="center")
+    for f in files:
+        verdicts = by_target.get(f"file:{f.path}", [])
+        row = [escape(f.path), *_cells(f.totals), _required(verdicts)]
+        if has_delta:
+            row += [_delta(f.totals.delta_line), _delta(f.totals.delta_branch)]
+        table.add_row(*row, _result(verdicts))
+    overall_v = by_target.get("overall", [])
+    row = ["[bold]TOTAL[/bold]", *_cells(cov.overall), _required(overall_v)]
+    if has_delta:
+        row += [_delta(cov.overall.delta_line), _delta(cov.overall.delta_branch)]
+    table.add_row(*row, _result(overall_v), end_section=True)
+    if hidden:
+        table.caption = f"{hidden} more files pass every gate and did not drop; the HTML report lists all"
+    tables.append(table)
+
+    if cov.modules:
+        mt = Table(title="Coverage per module", title_justify="left")
+        for col, justify in (("Module", "left"), ("Files", "right"), ("Lines", "right"), ("Line %", "right"),
+                             ("Branches", "right"), ("Branch %", "right"), ("Required", "left")):
+            mt.add_column(col, justify=justify)  # type: ignore[arg-type]
+        if has_delta:
+            mt.add_column("Δ line", justify="right")
+            mt.add_column("Δ branch", justify="right")
+        mt.add_column("Result", justify="center")
+        for m in cov.modules:
+            verdicts = by_target.get(f"module:{m.name}", [])
+            row = [escape(m.name), str(len(m.files)), *_cells(m.totals), _required(verdicts)]
+            if has_delta:
+                row += [_delta(m.totals.delta_line), _delta(m.totals.delta_branch)]
+            mt.add_row(*row, _result(verdicts))
+        tables.append(mt)
+    return tables
+
+
+def tests_table(record: RunRecord) -> Table:
+    table = Table(title="Tests", title_justify="left")
+    for col in ("Suite", "Status", "Passed", "Failed", "Errors", "Skipped", "xfail", "xpass", "Time", "Budget"):
+        table.add_column(col, justify="left" if col in ("Suite", "Status") else "right")
+    for s in record.suites:
+        c = s.counts
+        colour = {"passing": "green", "failing": "red"}.get(s.status, "yellow")
+        table.add_row(escape(s.name), f"[{colour}]{s.status}[/{colour}]", str(c.passed), str(c.failed),
+                      str(c.error), str(c.skipped), str(c.xfailed), str(c.xpassed), f"{s.duration:.1f}s",
+                      f"{s.budget:g}s" if s.budget else "-")
+    return table
+
+
+def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
+    """Coverage tables, the test summary, slowest tests, every failing reason and the exit code."""
+    if record.bridges:
+        bt = Table(title="Bridges", title_justify="left")
+        for col in ("Bridge", "URL", "Status", "HTTP", "Time", "Reason"):
+            bt.add_column(col)
+        for p in record.bridges:
+            colour = "green" if p.status in p.accepted else "red"
+            bt.add_row(escape(p.name), escape(p.url), f"[{colour}]{p.status}[/{colour}]",
+                       str(p.http_status or "-"),
+                       f"{p.response_time_ms:.0f} ms" if p.response_time_ms is not None else "-", escape(p.reason))
+        out.print(bt)
+    for table in coverage_tables(record):
+        out.print(table)
+    out.print(tests_table(record))
+    tests = sorted(record.all_tests(), key=lambda t: t.duration, reverse=True)[:slowest]
+    if tests:
+        out.print("Slowest tests: " + ", ".join(f"{escape(t.nodeid)} {t.duration:.2f}s" for t in tests))
+    for s in record.suites:
+        for problem in s.problems:
+            out.print(f"[yellow]suite {escape(s.name)}: {escape(problem)}[/yellow]")
+    for warning in record.warnings:
+        out.print(f"[yellow]warning: {escape(warning)}[/yellow]")
+    if record.reasons:
+        out.print("[bold red]Failed:[/bold red]")
+        for reason in record.reasons:
+            out.print(f"  [red]✗[/red] {escape(reason)}")
+    name, meaning = exitcodes.DESCRIPTIONS.get(record.exit_code, (f"exit-{record.exit_code}", ""))
+    state = "complete" if record.complete else "INCOMPLETE"
+    colour = "green" if record.exit_code == exitcodes.OK else "red"
+    out.print(f"Run {record.id} ({state}): [{colour}]exit {record.exit_code} ({name})[/{colour}]")

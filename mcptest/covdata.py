@@ -1,0 +1,144 @@
+"""Read coverage.py data files into the record's numbers (per file, per module, overall), and compute deltas."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from mcptest.config_model import Config
+from mcptest.globs import glob_match
+from mcptest.model import CoverageReport, FileCoverage, ModuleCoverage, Totals
+
+#: Files that are tests (or test plumbing) and are never measured, whatever ``source`` says.
+TEST_FILE_GLOBS = ("**/test_*.py", "**/*_test.py", "**/conftest.py")
+
+
+@contextlib.contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def combine(data_files: Sequence[Path], out: Path) -> Path:
+    """Merge several coverage data files (one per suite) into ``out``."""
+    from coverage import CoverageData
+
+    combined = CoverageData(basename=str(out))
+    for path in data_files:
+        if path.exists():
+            part = CoverageData(basename=str(path))
+            part.read()
+            combined.update(part)
+    combined.write()
+    return out
+
+
+def read_json(config: Config, data_file: Path, *, contexts: bool = False) -> dict[str, Any] | None:
+    """coverage.py's JSON report of ``data_file``, with test files left out; None when nothing was measured."""
+    import coverage
+
+    if not data_file.exists():
+        return None
+    with _cwd(config.root):
+        cov = coverage.Coverage(data_file=str(data_file), config_file=True)
+        cov.load()
+        data = cov.get_data()
+        if not data.measured_files():
+            return None
+        omit = list(cov.get_option("report:omit") or [])  # type: ignore[arg-type]
+        omit += [os.path.join(str(config.root), p) for p in TEST_FILE_GLOBS]
+        for suite in config.suites.values():
+            omit += [str(config.root / p) + ("/*" if (config.root / p).is_dir() else "") for p in suite.paths]
+        with tempfile.TemporaryDirectory(prefix="mcptest-json-") as tmp:
+            out = Path(tmp) / "coverage.json"
+            try:
+                cov.json_report(outfile=str(out), omit=omit, show_contexts=contexts, ignore_errors=True,
+                                pretty_print=False)
+            except coverage.exceptions.NoDataError:
+                return None
+            result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
+def _rel(root: Path, name: str) -> str:
+    path = Path(name)
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(root.resolve())
+    return path.as_posix()
+
+
+def build_report(config: Config, raw: dict[str, Any], *, branch: bool) -> tuple[CoverageReport, dict[str, Any]]:
+    """Our CoverageReport from coverage.py's JSON, and the per-file contexts (file -> line -> [contexts])."""
+    files: list[FileCoverage] = []
+    contexts: dict[str, Any] = {}
+    for name, entry in sorted(raw.get("files", {}).items()):
+        path = _rel(config.root, name)
+        s = entry["summary"]
+        totals = Totals.of(s["num_statements"], s["covered_lines"], s.get("num_branches", 0),
+                           s.get("covered_branches", 0))
+        missing_branches = [f"{a}->{b}" for a, b in entry.get("missing_branches", [])]
+        partial = sorted({a for a, _ in entry.get("missing_branches", [])} & set(entry.get("executed_lines", [])))
+        files.append(FileCoverage(
+            path=path, totals=totals, executed_lines=list(entry.get("executed_lines", [])),
+            missing_lines=list(entry.get("missing_lines", [])), excluded_lines=list(entry.get("excluded_lines", [])),
+            missing_branches=missing_branches, partial_lines=partial,
+        ))
+        if "contexts" in entry:
+            contexts[path] = entry["contexts"]
+    overall = sum((f.totals for f in files), Totals())
+    modules = module_coverage(config, files)
+    return CoverageReport(branch=branch, overall=overall, files=files, modules=modules), contexts
+
+
+def module_coverage(config: Config, files: Sequence[FileCoverage]) -> list[ModuleCoverage]:
+    result = []
+    for module in config.modules.values():
+        members = [f for f in files if any(glob_match(p, f.path) for p in module.files)]
+        totals = sum((f.totals for f in members), Totals())
+        result.append(ModuleCoverage(name=module.name, files=[f.path for f in members], totals=totals,
+                                     tests=list(module.tests)))
+    return result
+
+
+def lines_by_test(contexts: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
+    """Invert coverage.py's per-line contexts into test node id -> file -> covered lines."""
+    result: dict[str, dict[str, list[int]]] = {}
+    for path, by_line in contexts.items():
+        for line, names in by_line.items():
+            for name in names:
+                if not name:
+                    continue
+                result.setdefault(name, {}).setdefault(path, []).append(int(line))
+    for per_file in result.values():
+        for lines in per_file.values():
+            lines.sort()
+    return result
+
+
+def _delta(now: float | None, before: float | None) -> float | None:
+    if now is None or before is None:
+        return None
+    return round(now - before, 6)
+
+
+def apply_deltas(report: CoverageReport, baseline: CoverageReport | None, baseline_id: str | None) -> None:
+    """Fill the delta fields of ``report`` against ``baseline`` (None clears them)."""
+    report.baseline_id = baseline_id if baseline is not None else None
+    old_files = {f.path: f.totals for f in baseline.files} if baseline else {}
+    old_modules = {m.name: m.totals for m in baseline.modules} if baseline else {}
+    pairs: list[tuple[Totals, Totals | None]] = [(report.overall, baseline.overall if baseline else None)]
+    pairs += [(f.totals, old_files.get(f.path)) for f in report.files]
+    pairs += [(m.totals, old_modules.get(m.name)) for m in report.modules]
+    for now, before in pairs:
+        now.delta_line = _delta(now.line_percent, before.line_percent) if before else None
+        now.delta_branch = _delta(now.branch_percent, before.branch_percent) if before else None

@@ -1,0 +1,119 @@
+"""Turn coverage numbers and the config's thresholds into verdicts, and verdicts into reasons and an exit code."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from mcptest import exitcodes
+from mcptest.config_model import Config, Threshold
+from mcptest.globs import glob_match
+from mcptest.model import CoverageReport, Totals, Verdict
+
+#: Which exit code a failed verdict of each kind asks for.
+KIND_CODES = {
+    "tests": exitcodes.TESTS_FAILED,
+    "process": exitcodes.TESTS_FAILED,
+    "threshold": exitcodes.THRESHOLD_MISSED,
+    "max_drop": exitcodes.THRESHOLD_MISSED,
+    "flaky": exitcodes.TESTS_FAILED,
+    "bridge": exitcodes.BRIDGE_UNAVAILABLE,
+    "config": exitcodes.CONFIG_ERROR,
+    "collection": exitcodes.NO_TESTS_OR_DATA,
+    "data": exitcodes.NO_TESTS_OR_DATA,
+    "budget": exitcodes.BUDGET_EXCEEDED,
+    "interrupted": exitcodes.INTERRUPTED,
+}
+
+
+def pct(value: float | None) -> str:
+    """A percentage floored to one decimal, so 79.99 never shows as a passing-looking 80.0."""
+    if value is None:
+        return "n/a"
+    return f"{math.floor(value * 10 + 1e-9) / 10:.1f}%"
+
+
+def _met(actual: float | None, required: float) -> bool:
+    return actual is not None and actual + 1e-9 >= required
+
+
+def _check(kind: str, target: str, totals: Totals, threshold: Threshold, label: str) -> list[Verdict]:
+    out = []
+    for metric, required, actual in (("line", threshold.line, totals.line_percent),
+                                     ("branch", threshold.branch, totals.branch_percent)):
+        if required is None:
+            continue
+        if metric == "branch" and totals.branches == 0:
+            out.append(Verdict(kind, target, metric, None, required, True, threshold.key,
+                               f"{label}: no branches to measure, branch minimum {required:g}% not applicable"))
+            continue
+        if metric == "line" and totals.statements == 0:
+            out.append(Verdict(kind, target, metric, None, required, True, threshold.key,
+                               f"{label}: no statements, line minimum {required:g}% not applicable"))
+            continue
+        passed = _met(actual, required)
+        word = "meets" if passed else "is below"
+        out.append(Verdict(kind, target, metric, actual, required, passed, threshold.key,
+                           f"{label} {metric} coverage {pct(actual)} {word} the required {required:g}%"))
+    return out
+
+
+def coverage_verdicts(config: Config, report: CoverageReport, *, only_modules: Sequence[str] = (),
+                      evaluate_overall: bool = True) -> list[Verdict]:
+    """Verdicts of the overall, per-file, per-module and max_drop gates (``only_modules`` narrows them)."""
+    verdicts: list[Verdict] = []
+    scope_files: set[str] | None = None
+    if only_modules:
+        scope_files = {p for m in report.modules if m.name in only_modules for p in m.files}
+    if evaluate_overall and not only_modules and not config.coverage.overall.empty:
+        verdicts += _check("threshold", "overall", report.overall, config.coverage.overall, "overall")
+    for rule in config.coverage.files:
+        matched = [f for f in report.files if glob_match(rule.pattern, f.path)]
+        if not matched:
+            verdicts.append(Verdict("config", f"file:{rule.pattern}", "line", None, None, False, rule.threshold.key,
+                                    f"{rule.threshold.key}: {rule.pattern!r} matches no measured file"))
+            continue
+        for f in matched:
+            if scope_files is not None and f.path not in scope_files:
+                continue
+            verdicts += _check("threshold", f"file:{f.path}", f.totals, rule.threshold, f.path)
+    for module in report.modules:
+        if only_modules and module.name not in only_modules:
+            continue
+        mconf = config.modules[module.name]
+        if not module.files:
+            verdicts.append(Verdict("config", f"module:{module.name}", "line", None, None, False,
+                                    f"modules.{module.name}.files",
+                                    f"modules.{module.name}.files: {mconf.files} match no measured file"))
+            continue
+        verdicts += _check("threshold", f"module:{module.name}", module.totals, mconf.threshold,
+                           f"module {module.name}")
+    if config.coverage.max_drop is not None and report.baseline_id is not None:
+        verdicts += _drops(config, report, scope_files, evaluate_overall and not only_modules)
+    return verdicts
+
+
+def _drops(config: Config, report: CoverageReport, scope: set[str] | None, overall: bool) -> list[Verdict]:
+    limit = config.coverage.max_drop
+    assert limit is not None
+    out = []
+    targets: list[tuple[str, Totals]] = [("overall", report.overall)] if overall else []
+    targets += [(f"file:{f.path}", f.totals) for f in report.files if scope is None or f.path in scope]
+    for target, totals in targets:
+        for metric, delta in (("line", totals.delta_line), ("branch", totals.delta_branch)):
+            if delta is None or delta >= -limit - 1e-9:
+                continue
+            label = target.removeprefix("file:")
+            out.append(Verdict("max_drop", target, metric, delta, -limit, False, config.coverage.max_drop_key,
+                               f"{label} {metric} coverage dropped {abs(delta):.2f} pp against the baseline "
+                               f"(max_drop {limit:g} pp)"))
+    return out
+
+
+def failed(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    return [v for v in verdicts if not v.passed]
+
+
+def exit_code(verdicts: Sequence[Verdict]) -> int:
+    """The exit code that the failed verdicts ask for, by the documented precedence."""
+    return exitcodes.pick(KIND_CODES.get(v.kind, exitcodes.TESTS_FAILED) for v in verdicts if not v.passed)

@@ -1,0 +1,125 @@
+"""Formatting helpers shared by the report writers (jinja2 filters and plain functions).
+
+They turn numbers already in the run record into text; none of them derives a new number.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from decimal import ROUND_FLOOR, Decimal
+
+from markupsafe import Markup
+
+_TENTH = Decimal("0.1")
+
+
+def floor1(value: float) -> Decimal:
+    """``value`` floored to one decimal, from its shortest repr so that 70.3 stays 70.3 (not 70.2)."""
+    return Decimal(repr(float(value))).quantize(_TENTH, rounding=ROUND_FLOOR)
+
+
+def pct(value: float | None) -> str:
+    """A percentage floored to one decimal: 79.99 shows as ``79.9%``, never a rounded-up ``80.0%``."""
+    if value is None:
+        return "n/a"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{floor1(value)}%"
+
+
+def num1(value: float | None) -> str:
+    """A number floored to one decimal, without a unit (``n/a`` when absent)."""
+    if value is None:
+        return "n/a"
+    if not math.isfinite(value):
+        return str(value)
+    return str(floor1(value))
+
+
+def delta(value: float | None) -> str:
+    """A coverage delta in percentage points, floored: ``+1.2``, ``-0.1``, ``±0.0``; ``-`` with no baseline."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    shown = floor1(value)
+    if shown > 0:
+        return f"+{shown}"
+    if shown < 0:
+        return f"-{-shown}"
+    return "±0.0"
+
+
+def delta_dir(value: float | None) -> str:
+    """``up``, ``down``, ``flat`` or ``none``, judged on the floored value so arrow and text agree."""
+    if value is None or not math.isfinite(value):
+        return "none"
+    shown = floor1(value)
+    return "up" if shown > 0 else "down" if shown < 0 else "flat"
+
+
+def arrow(value: float | None) -> str:
+    return {"up": "▲", "down": "▼", "flat": "", "none": ""}[delta_dir(value)]
+
+
+def duration(seconds: float | None) -> str:
+    """``340 ms``, ``12.4 s`` or ``4 m 05 s``."""
+    if seconds is None:
+        return "n/a"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} m {secs:02d} s"
+
+
+def sort_key(value: float | None) -> str:
+    """A value for the ``data-v`` attribute that the sort script reads (absent numbers sort first)."""
+    return "-1" if value is None else repr(float(value))
+
+
+def first_line(text: str | None, limit: int = 200) -> str:
+    """The first non-empty line of ``text``, cut at ``limit`` characters."""
+    if not text:
+        return ""
+    for line in text.splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """Terminal colour codes from pytest's output are noise in a report."""
+    return _ANSI.sub("", text)
+
+
+# Markdown (GitHub-flavoured) escaping for pull-request comments and step summaries.
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; we escape the ones that
+# start markup, links, emphasis, tables or headings. <, > and & become HTML entities so no tag survives.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def md_text(value: object) -> Markup:
+    """Untrusted text as inert Markdown on one line: no tags, links, emphasis, table breaks or mentions."""
+    text = " ".join(strip_ansi(str(value)).split())
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = html.escape(text, quote=False)
+    # "@name" would notify a GitHub user; a zero-width joiner after @ keeps the text but breaks the mention.
+    text = text.replace("@", "@\u200d")
+    return Markup(text)
+
+
+def md_code(value: object) -> Markup:
+    """Untrusted text as a Markdown code span: shown literally, HTML and mentions inert, safe in tables."""
+    text = " ".join(strip_ansi(str(value)).split())
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    # In a GFM table a pipe ends the cell even inside a code span unless it is escaped.
+    text = text.replace("|", "\\|")
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return Markup(f"{fence}{pad}{text}{pad}{fence}")

@@ -1,0 +1,135 @@
+"""The HTML report: one jinja2 Environment (autoescape on) over the templates, one page per view."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+import mcptest
+from mcptest.model import RunRecord
+from mcptest.report import fmt, views
+
+#: The entry page; written last so it never links to pages that are not there yet.
+INDEX = "index.html"
+
+
+def default_templates_dir() -> Path:
+    """The bundled templates: ``mcptest/templates`` in a wheel, ``<repo>/templates`` in a checkout."""
+    package = Path(mcptest.__file__).resolve().parent
+    for candidate in (package / "templates", package.parent / "templates"):
+        if (candidate / "base.html").is_file():
+            return candidate
+    raise FileNotFoundError(f"the report templates are missing (looked in {package}/templates and ../templates)")
+
+
+@functools.lru_cache(maxsize=8)
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The Environment; a ``templates_dir`` override is searched first, the bundled templates fill the gaps.
+
+    Autoescape is on for every template, Markdown included: a value that reaches output without a
+    filter is HTML-escaped, which is also inert in GitHub Markdown. The Markdown filters return
+    Markup because they escape for Markdown themselves.
+    """
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(default_templates_dir())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        pct=fmt.pct,
+        num1=fmt.num1,
+        delta=fmt.delta,
+        delta_dir=fmt.delta_dir,
+        arrow=fmt.arrow,
+        duration=fmt.duration,
+        sortv=fmt.sort_key,
+        first_line=fmt.first_line,
+        strip_ansi=fmt.strip_ansi,
+        md=fmt.md_text,
+        md_code=fmt.md_code,
+    )
+    return env
+
+
+@functools.lru_cache(maxsize=8)
+def _script(templates_dir: Path | None) -> tuple[Markup, str]:
+    """The sort script and its CSP hash: only this exact script may run in the pages."""
+    env = environment(templates_dir)
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, "sort.js")
+    digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
+    return Markup(source), f"sha256-{digest}"
+
+
+def render_pages(
+    record: RunRecord,
+    *,
+    history: Sequence[RunRecord] = (),
+    requirements: Sequence[str] = (),
+    templates_dir: Path | None = None,
+    source_root: Path | None = None,
+) -> dict[str, str]:
+    """Every page of the report as ``{relative path: html}``; nothing is written here."""
+    env = environment(templates_dir)
+    script, script_hash = _script(templates_dir)
+    gates = views.Gates(record.verdicts)
+    files = views.file_rows(record, gates)
+    tests = views.test_rows(record)
+    reqs = views.requirement_rows(tests, requirements)
+    has_reqs = bool(reqs)
+    trend = views.trend_chart(history, record)
+    common: dict[str, Any] = {
+        "record": record,
+        "script": script,
+        "script_hash": script_hash,
+        "has_requirements": has_reqs,
+        "has_trend": trend is not None and len(trend.points) > 1,
+        "version": mcptest.__version__,
+    }
+    failing = views.failing_tests(tests)
+    pages: dict[str, str] = {}
+
+    def page(name: str, template: str, **context: Any) -> None:
+        base = "../" * name.count("/")
+        pages[name] = env.get_template(template).render(common, base=base, page=name, **context)
+
+    for row in files:
+        page(row.href, "file.html", row=row, source=views.source_view(row.file, source_root),
+             missing_branches=[views.parse_branch(b) for b in row.file.missing_branches])
+    page("files.html", "files.html", files=files)
+    page("tests.html", "tests.html", tests=tests, slowest=views.slowest_tests(tests),
+         failing=failing, flaky=views.flaky_tests(tests))
+    page("trend.html", "trend.html", trend=trend, history=list(reversed(trend.points)) if trend else [])
+    if has_reqs:
+        page("requirements.html", "requirements.html", requirements=reqs, listed=bool(requirements),
+             uncovered=[r for r in reqs if r.state == "uncovered"])
+    page(
+        INDEX,
+        "index.html",
+        overall=gates.get("overall"),
+        failed_verdicts=[v for v in record.verdicts if not v.passed],
+        outcomes=views.outcome_counts(record),
+        suites=views.suite_rows(record, gates),
+        modules=views.module_rows(record, gates),
+        failing_files=[r for r in files if r.gate.failed],
+        file_count=len(files),
+        failing=failing[: views.FAILING_ON_SUMMARY],
+        failing_total=len(failing),
+        trend=trend,
+        uncovered=[r for r in reqs if r.state == "uncovered"],
+    )
+    return pages

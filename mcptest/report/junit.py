@@ -1,0 +1,131 @@
+"""JUnit XML (the xunit2 flavour read by Jenkins and GitLab), built with xml.etree.
+
+One ``testsuite`` per suite. A suite the bridge preflight stopped gets a failing ``preflight``
+testcase, bridge probes and coverage gates get testsuites of their own, so a CI that only reads
+JUnit still sees why the run failed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+
+from mcptest.model import BridgeProbe, RunRecord, SuiteResult, TestCase, Verdict
+from mcptest.report.fmt import strip_ansi
+
+# Characters XML 1.0 cannot carry at all (control characters, lone surrogates); ElementTree would
+# write them and produce a file no parser accepts.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean(text: object) -> str:
+    return _NOT_XML.sub("\ufffd", strip_ansi(str(text)))
+
+
+def _secs(value: float | None) -> str:
+    return f"{value or 0.0:.3f}"
+
+
+def classname(test: TestCase) -> str:
+    """``suites/unit/test_x.py::TestA::test_b`` -> ``suites.unit.test_x.TestA``, as pytest writes it."""
+    parts = test.nodeid.split("::")
+    path = parts[0]
+    if path.endswith(".py"):
+        path = path[:-3]
+    return ".".join([path.replace("/", ".").replace("\\", "."), *parts[1:-1]])
+
+
+def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) -> ET.Element:
+    el = ET.SubElement(parent, tag, {k: clean(v) for k, v in attrs.items() if v is not None})
+    if text:
+        el.text = clean(text)
+    return el
+
+
+def _testcase(parent: ET.Element, test: TestCase) -> None:
+    case = _el(parent, "testcase", classname=classname(test), name=test.name, file=test.file,
+               line=test.line, time=_secs(test.duration))
+    message = test.message or ""
+    detail = test.longrepr or test.message
+    if test.outcome == "failed":
+        _el(case, "failure", detail, message=message or "failed", type="failure")
+    elif test.outcome == "error":
+        _el(case, "error", detail, message=message or "error", type="error")
+    elif test.outcome == "skipped":
+        _el(case, "skipped", detail, message=message or "skipped", type="pytest.skip")
+    elif test.outcome == "xfailed":
+        _el(case, "skipped", detail, message=message or "expected failure", type="pytest.xfail")
+    if test.flaky or len(test.attempts) > 1:
+        lines = [f"attempt {i}: {a.outcome} in {a.duration:.3f}s" + (f": {a.message}" if a.message else "")
+                 for i, a in enumerate(test.attempts, start=1)]
+        _el(case, "system-out", ("flaky: " if test.flaky else "") + "\n".join(lines))
+
+
+def _suite(root: ET.Element, name: str, tests: int, failures: int, errors: int, skipped: int,
+           time: float, timestamp: str | None) -> ET.Element:
+    return _el(root, "testsuite", name=name, tests=tests, failures=failures, errors=errors,
+               skipped=skipped, time=_secs(time), timestamp=timestamp)
+
+
+def _suite_element(root: ET.Element, suite: SuiteResult) -> None:
+    c = suite.counts
+    preflight = suite.status == "not-run" and bool(suite.problems)
+    el = _suite(root, suite.name, c.total + preflight, c.failed + preflight, c.error,
+                c.skipped + c.xfailed, suite.duration, suite.started_at)
+    if preflight:
+        case = _el(el, "testcase", classname=f"mcptest.{suite.name}", name="preflight", time="0.000")
+        _el(case, "failure", "\n".join(suite.problems), message="suite not run: " + "; ".join(suite.problems),
+            type="preflight")
+    for test in suite.tests:
+        _testcase(el, test)
+
+
+def _bridges_element(root: ET.Element, probes: Iterable[BridgeProbe], timestamp: str | None) -> None:
+    probes = list(probes)
+    bad = [p for p in probes if p.status not in p.accepted]
+    # Probes run concurrently: the slowest one is how long the preflight took.
+    slowest = max(((p.response_time_ms or 0.0) for p in probes), default=0.0)
+    el = _suite(root, "mcptest.bridges", len(probes), len(bad), 0, 0, slowest / 1000, timestamp)
+    for p in probes:
+        case = _el(el, "testcase", classname="mcptest.bridges", name=p.name,
+                   time=_secs((p.response_time_ms or 0.0) / 1000))
+        if p.status not in p.accepted:
+            text = f"{p.url}: {p.status}" + (f" (HTTP {p.http_status})" if p.http_status else "")
+            text += f"; accepted: {', '.join(p.accepted)}" + (f"; {p.reason}" if p.reason else "")
+            _el(case, "failure", text, message=f"bridge {p.name} is {p.status}: {p.reason}".rstrip(": "),
+                type="bridge")
+
+
+def _gates_element(root: ET.Element, verdicts: Iterable[Verdict], timestamp: str | None) -> None:
+    verdicts = list(verdicts)
+    el = _suite(root, "mcptest.gates", len(verdicts), sum(not v.passed for v in verdicts), 0, 0, 0.0, timestamp)
+    for v in verdicts:
+        case = _el(el, "testcase", classname=f"mcptest.gates.{v.kind}", name=f"{v.target} {v.metric}",
+                   time="0.000")
+        if not v.passed:
+            _el(case, "failure", v.message or None, message=v.message or f"{v.kind} {v.target} {v.metric}",
+                type=v.kind)
+
+
+def render_junit(record: RunRecord) -> str:
+    """The JUnit XML document (UTF-8, with declaration) for the whole run."""
+    root = ET.Element("testsuites", {"name": f"mcptest {clean(record.selection.suite)}"})
+    for suite in record.suites:
+        _suite_element(root, suite)
+    if record.bridges:
+        _bridges_element(root, record.bridges, record.started_at)
+    if record.verdicts:
+        _gates_element(root, record.verdicts, record.started_at)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for el in root:
+        for key in totals:
+            totals[key] += int(el.get(key, "0"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", _secs(record.duration))
+    ET.indent(root)
+    out = io.StringIO()
+    ET.ElementTree(root).write(out, encoding="unicode", xml_declaration=False)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + out.getvalue() + "\n"

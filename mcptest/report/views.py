@@ -1,0 +1,325 @@
+"""Arrange a run record for the templates: look-ups, grouping, ordering and chart layout.
+
+Nothing here derives a coverage number, a delta or a verdict; those come from the record as they
+are. What happens here is presentation: which verdicts belong to which row, which page a file
+links to, which tests are the slowest, where a point sits on the trend chart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mcptest.model import OUTCOMES, FileCoverage, ModuleCoverage, RunRecord, SuiteResult, TestCase, Verdict
+
+#: Outcomes that make a test (and a requirement it covers) count as failing.
+BAD_OUTCOMES = ("failed", "error")
+SLOWEST = 20
+FAILING_ON_SUMMARY = 50
+
+
+@dataclass
+class Gate:
+    """The verdicts of one target (``overall``, ``file:PATH``, ``module:NAME``, ``suite:NAME``)."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def _threshold(self, metric: str) -> Verdict | None:
+        for v in self.verdicts:
+            if v.kind == "threshold" and v.metric == metric:
+                return v
+        return None
+
+    @property
+    def line(self) -> Verdict | None:
+        return self._threshold("line")
+
+    @property
+    def branch(self) -> Verdict | None:
+        return self._threshold("branch")
+
+    @property
+    def budget(self) -> Verdict | None:
+        for v in self.verdicts:
+            if v.kind == "budget":
+                return v
+        return None
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget is not None and not self.budget.passed
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.passed]
+
+
+class Gates:
+    """Verdicts by target, so each table row finds its own in one look-up."""
+
+    def __init__(self, verdicts: Iterable[Verdict]) -> None:
+        self._by_target: dict[str, Gate] = {}
+        for v in verdicts:
+            self._by_target.setdefault(v.target, Gate()).verdicts.append(v)
+
+    def get(self, target: str) -> Gate:
+        return self._by_target.get(target) or Gate()
+
+
+@dataclass
+class FileRow:
+    file: FileCoverage
+    href: str  # relative to the report root
+    gate: Gate
+
+
+@dataclass
+class ModuleRow:
+    module: ModuleCoverage
+    gate: Gate
+
+
+@dataclass
+class SuiteRow:
+    suite: SuiteResult
+    gate: Gate
+    budget_used: float | None  # width of the bar, 0..100
+
+
+@dataclass
+class TestRow:
+    test: TestCase
+    anchor: str
+
+
+@dataclass
+class SourceLine:
+    number: int
+    text: str
+    state: str  # run | mis | exc | par | "" (not a statement)
+    branches: list[str] = field(default_factory=list)  # "47", "exit": destinations never taken
+
+
+@dataclass
+class MissingBranch:
+    raw: str
+    source: int | None
+    target: str
+
+
+@dataclass
+class SourceView:
+    lines: list[SourceLine]
+    problem: str | None  # why the source is not shown, when it is not
+
+
+@dataclass
+class TrendPoint:
+    label: str
+    started_at: str
+    line: float | None
+    branch: float | None
+    tests: int
+    complete: bool
+    x: float
+    y_line: float | None
+    y_branch: float | None
+    y_tests: float
+
+
+@dataclass
+class TrendChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    points: list[TrendPoint]
+    line_path: str
+    branch_path: str
+    tests_path: str
+    pct_ticks: list[tuple[int, float]]
+    tests_ticks: list[tuple[int, float]]
+    tests_max: int
+
+
+@dataclass
+class RequirementRow:
+    id: str
+    tests: list[TestRow]
+    state: str  # passed | failed | skipped | uncovered
+    configured: bool
+
+
+def file_page(path: str) -> str:
+    """The page of a source file: a readable slug plus a short hash, so ``a/b.py`` and ``a_b.py`` differ."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")[-80:] or "file"
+    digest = hashlib.sha1(path.encode("utf-8", "replace")).hexdigest()[:8]
+    return f"files/{slug}_{digest}.html"
+
+
+def file_rows(record: RunRecord, gates: Gates) -> list[FileRow]:
+    files = record.coverage.files if record.coverage else []
+    return [FileRow(f, file_page(f.path), gates.get(f"file:{f.path}")) for f in files]
+
+
+def module_rows(record: RunRecord, gates: Gates) -> list[ModuleRow]:
+    modules = record.coverage.modules if record.coverage else []
+    return [ModuleRow(m, gates.get(f"module:{m.name}")) for m in modules]
+
+
+def suite_rows(record: RunRecord, gates: Gates) -> list[SuiteRow]:
+    rows = []
+    for s in record.suites:
+        used = min(100.0, 100.0 * s.duration / s.budget) if s.budget else None
+        rows.append(SuiteRow(s, gates.get(f"suite:{s.name}"), used))
+    return rows
+
+
+def test_rows(record: RunRecord) -> list[TestRow]:
+    return [TestRow(t, f"t{i}") for i, t in enumerate(record.all_tests())]
+
+
+def failing_tests(rows: Sequence[TestRow]) -> list[TestRow]:
+    return [r for r in rows if r.test.outcome in BAD_OUTCOMES]
+
+
+def flaky_tests(rows: Sequence[TestRow]) -> list[TestRow]:
+    return [r for r in rows if r.test.flaky]
+
+
+def slowest_tests(rows: Sequence[TestRow], n: int = SLOWEST) -> list[TestRow]:
+    return sorted(rows, key=lambda r: r.test.duration, reverse=True)[:n]
+
+
+def outcome_counts(record: RunRecord) -> list[tuple[str, int]]:
+    return [(name, getattr(record.counts, name)) for name in OUTCOMES]
+
+
+def parse_branch(raw: str) -> MissingBranch:
+    """``"45->47"`` -> source 45, target ``47``; a negative target is an exit from the function."""
+    src, sep, dst = raw.partition("->")
+    try:
+        source = int(src) if sep else None
+        target = int(dst)
+    except ValueError:
+        return MissingBranch(raw, None, dst or raw)
+    return MissingBranch(raw, source, "exit" if target < 0 else str(target))
+
+
+def source_view(f: FileCoverage, root: Path | None) -> SourceView:
+    """The file's lines with their state, read from the project root now; a reason when that fails."""
+    if root is None:
+        return SourceView([], "The source was not read: no project root was given to the report.")
+    base = root.resolve()
+    path = (base / f.path).resolve()
+    if not path.is_relative_to(base):
+        return SourceView([], f"The source was not read: {f.path} is outside the project root.")
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return SourceView([], f"The source file is missing: {path} does not exist (any more).")
+    except OSError as exc:
+        return SourceView([], f"The source file could not be read: {path}: {exc.strerror or exc}.")
+    executed, missing = set(f.executed_lines), set(f.missing_lines)
+    excluded, partial = set(f.excluded_lines), set(f.partial_lines)
+    branches: dict[int, list[str]] = {}
+    for b in map(parse_branch, f.missing_branches):
+        if b.source is not None:
+            branches.setdefault(b.source, []).append(b.target)
+    lines = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if n in missing:
+            state = "mis"
+        elif n in partial or n in branches:
+            state = "par"
+        elif n in executed:
+            state = "run"
+        elif n in excluded:
+            state = "exc"
+        else:
+            state = ""
+        lines.append(SourceLine(n, line, state, branches.get(n, [])))
+    return SourceView(lines, None)
+
+
+def requirement_rows(rows: Sequence[TestRow], wanted: Sequence[str]) -> list[RequirementRow]:
+    """Requirement -> the tests that carry its id; ids in ``wanted`` first, in their order."""
+    by_id: dict[str, list[TestRow]] = {}
+    for r in rows:
+        for req in r.test.requirements:
+            by_id.setdefault(req, []).append(r)
+    ids = list(dict.fromkeys([*wanted, *sorted(by_id, key=_natural)]))
+    configured = set(wanted)
+    out = []
+    for req in ids:
+        tests = by_id.get(req, [])
+        outcomes = {r.test.outcome for r in tests}
+        if not tests:
+            state = "uncovered"
+        elif outcomes & set(BAD_OUTCOMES):
+            state = "failed"
+        elif outcomes <= {"skipped"}:
+            state = "skipped"
+        else:
+            state = "passed"
+        out.append(RequirementRow(req, tests, state, req in configured))
+    return out
+
+
+def _natural(text: str) -> list[object]:
+    """FR-2 before FR-10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
+
+
+def trend_chart(history: Sequence[RunRecord], current: RunRecord | None) -> TrendChart | None:
+    """Layout of the trend chart: coverage on the left axis (0-100), test counts on the right."""
+    runs = list(history)
+    if current is not None and all(r.id != current.id for r in runs):
+        runs.append(current)
+    if not runs:
+        return None
+    width, height, left, right, top, bottom = 760, 260, 48, 56, 16, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    tests_max = max(max(r.counts.total for r in runs), 1)
+    step = plot_w / (len(runs) - 1) if len(runs) > 1 else 0.0
+
+    def y_pct(v: float | None) -> float | None:
+        return None if v is None else round(top + plot_h * (1 - max(0.0, min(100.0, v)) / 100), 1)
+
+    points = []
+    for i, r in enumerate(runs):
+        overall = r.coverage.overall if r.coverage else None
+        line = overall.line_percent if overall else None
+        branch = overall.branch_percent if overall else None
+        x = round(left + (step * i if len(runs) > 1 else plot_w / 2), 1)
+        y_tests = round(top + plot_h * (1 - r.counts.total / tests_max), 1)
+        points.append(
+            TrendPoint(r.id, r.started_at, line, branch, r.counts.total, r.complete, x,
+                       y_pct(line), y_pct(branch), y_tests)
+        )
+
+    def path(coords: Iterable[tuple[float, float | None]]) -> str:
+        # A run without a value breaks the line instead of pretending it was 0.
+        parts, pen_down = [], False
+        for x, y in coords:
+            if y is None:
+                pen_down = False
+                continue
+            parts.append(f"{'L' if pen_down else 'M'}{x},{y}")
+            pen_down = True
+        return " ".join(parts)
+
+    pct_ticks = [(v, round(top + plot_h * (1 - v / 100), 1)) for v in (0, 25, 50, 75, 100)]
+    tests_ticks = [(v, round(top + plot_h * (1 - v / tests_max), 1)) for v in sorted({0, tests_max // 2, tests_max})]
+    return TrendChart(
+        width, height, left, right, top, bottom, points,
+        path((p.x, p.y_line) for p in points),
+        path((p.x, p.y_branch) for p in points),
+        path((p.x, p.y_tests) for p in points),
+        pct_ticks, tests_ticks, tests_max,
+    )

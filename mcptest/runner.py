@@ -1,0 +1,475 @@
+"""Run suites: pytest in a subprocess under coverage.py, events streamed back, then gates and the run record.
+
+The flow: plan -> (preflight) -> one subprocess per suite -> collect events and coverage data -> gate ->
+record. This module returns data and never prints; progress goes to an ``on_event`` callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mcptest import __version__, covdata, exitcodes, gate
+from mcptest.config_model import Config, SuiteConfig
+from mcptest.errors import UsageError
+from mcptest.globs import glob_match
+from mcptest.history import History, new_run_id
+from mcptest.model import (
+    Attempt,
+    BridgeProbe,
+    Counts,
+    GitInfo,
+    Meta,
+    RunRecord,
+    Selection,
+    SuiteResult,
+    TestCase,
+    Verdict,
+)
+
+EventHandler = Callable[[str, dict[str, Any]], None]
+#: Preflight hook: (config, suite, options) -> (probes, problems, cleanup); problems stop the suite.
+PreflightHook = Callable[[Config, SuiteConfig, "RunOptions"], "PreflightOutcome"]
+
+_SIGNAL_NAMES = {-s.value: s.name for s in signal.Signals}
+_POLL = 0.05
+
+
+class Interrupted(Exception):
+    """Raised inside the run when the user pressed Ctrl-C or mcptest got SIGTERM."""
+
+
+@dataclass
+class PreflightOutcome:
+    probes: list[BridgeProbe] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    close: Callable[[], None] | None = None
+
+
+@dataclass
+class RunOptions:
+    """What ``mcptest run`` was asked to do."""
+
+    suite: str
+    modules: list[str] = field(default_factory=list)
+    keyword: str | None = None
+    pytest_args: list[str] = field(default_factory=list)
+    contexts: bool = False
+    preflight: bool = True
+    wait: float = 0.0
+    start_bridges: bool = True
+    workers: str | None = None
+    command: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SuiteRun:
+    """One suite's subprocess result before gating."""
+
+    result: SuiteResult
+    data_file: Path
+    log_file: Path
+    collected: int | None = None
+    finished: bool = False
+    collect_errors: list[str] = field(default_factory=list)
+    killed_for_budget: bool = False
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def git_info(root: Path) -> GitInfo | None:
+    """Commit, branch and dirty flag when ``root`` is inside a git work tree."""
+    if shutil.which("git") is None:
+        return None
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return GitInfo(commit=commit, branch=git("rev-parse", "--abbrev-ref", "HEAD"), dirty=bool(status))
+
+
+def plan(config: Config, options: RunOptions) -> list[tuple[SuiteConfig, list[str]]]:
+    """The suites to run and the test paths of each (narrowed by ``--module``)."""
+    if options.suite == "all":
+        suites = list(config.suites.values())
+    elif options.suite in config.suites:
+        suites = [config.suites[options.suite]]
+    else:
+        known = ", ".join([*config.suites, "all"])
+        raise UsageError(f"unknown suite {options.suite!r} (suites in {config.path.name}: {known})")
+    for name in options.modules:
+        if name not in config.modules:
+            known = ", ".join(config.modules) or "none are configured"
+            raise UsageError(f"unknown module {name!r} (modules: {known})")
+    planned = []
+    for suite in suites:
+        paths = list(suite.paths)
+        if options.modules:
+            wanted = [t for m in options.modules for t in config.modules[m].tests]
+            if not wanted:
+                raise UsageError(f"module(s) {', '.join(options.modules)} list no tests: add 'tests:' to them")
+            paths = [t for t in wanted if any(glob_match(p, t) for p in suite.paths)]
+            if not paths:
+                if options.suite == "all":
+                    continue
+                raise UsageError(f"module(s) {', '.join(options.modules)} have no tests under suite "
+                                 f"{suite.name!r} (paths {suite.paths})")
+        planned.append((suite, paths))
+    if not planned:
+        raise UsageError(f"module(s) {', '.join(options.modules)} have no tests in any suite")
+    return planned
+
+
+def pytest_command(config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions,
+                   data_file: Path) -> list[str]:
+    """The subprocess command line: coverage.py running pytest with mcptest's collector plugin."""
+    cmd = [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}",
+           "--source=" + ",".join(config.source)]
+    if config.coverage.branch:
+        cmd.append("--branch")
+    cmd += ["-m", "pytest", "-p", "mcptest.collector"]
+    if importlib.util.find_spec("pytest_cov") is not None:
+        cmd.append("--no-cov")  # coverage is measured once, by mcptest
+    if suite.timeout is not None:
+        cmd.append(f"--timeout={suite.timeout:g}")
+    if options.workers:
+        cmd += ["-n", options.workers]
+    if options.keyword:
+        cmd += ["-k", options.keyword]
+    cmd += [*suite.pytest_args, *options.pytest_args, *paths]
+    return cmd
+
+
+def _describe_death(code: int) -> str:
+    if code < 0:
+        return f"killed by signal {_SIGNAL_NAMES.get(code, abs(code))}"
+    return f"exited with code {code} before pytest finished (a crash or os._exit in a test)"
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _usage_error(log: Path) -> str:
+    """The line in which pytest said what was wrong with its arguments."""
+    lines = _tail(log, 20).splitlines()
+    for line in reversed(lines):
+        if "error:" in line.lower():
+            return line.strip()
+    return lines[-1].strip() if lines else "(no output)"
+
+
+def _stop(proc: subprocess.Popen[bytes], first: signal.Signals, grace: float) -> None:
+    """Signal the child's process group, then kill it if it has not ended within ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, first)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def run_suite(config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions, workdir: Path,
+              log_file: Path, on_event: EventHandler) -> SuiteRun:
+    """Run one suite's pytest subprocess to the end (or its budget), streaming its events."""
+    data_file = workdir / f"{suite.name}.coverage"
+    events_file = workdir / f"{suite.name}.events.jsonl"
+    events_file.write_text("", encoding="utf-8")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({"MCPTEST_EVENTS": str(events_file), "MCPTEST_CONTEXTS": "1" if options.contexts else "0",
+                "MCPTEST_REQ_MARKER": config.report.requirement_marker, "MCPTEST_SUITE": suite.name})
+    env.pop("COVERAGE_PROCESS_START", None)
+    cmd = pytest_command(config, suite, paths, options, data_file)
+    result = SuiteResult(name=suite.name, test_type=suite.test_type, paths=list(paths), status="incomplete",
+                         started_at=now_iso(), budget=suite.budget, timeout=suite.timeout,
+                         requires=list(suite.requires))
+    run = SuiteRun(result=result, data_file=data_file, log_file=log_file)
+    on_event("suite-start", {"suite": suite.name, "paths": list(paths), "command": cmd})
+    start = time.monotonic()
+    with open(log_file, "wb") as log, open(events_file, encoding="utf-8") as events:
+        log.write(("$ " + " ".join(cmd) + "\n").encode())
+        log.flush()
+        proc = subprocess.Popen(cmd, cwd=config.root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        buffer = ""
+        try:
+            while True:
+                done = proc.poll() is not None
+                chunk = events.read()
+                if chunk:
+                    buffer += chunk
+                    *lines, buffer = buffer.split("\n")
+                    for line in lines:
+                        _handle_event(run, suite.name, line, on_event)
+                if done:
+                    break
+                if suite.budget is not None and time.monotonic() - start > suite.budget:
+                    run.killed_for_budget = True
+                    _stop(proc, signal.SIGTERM, 5)
+                    continue
+                time.sleep(_POLL)
+        except KeyboardInterrupt:
+            _stop(proc, signal.SIGINT, 5)
+            result.duration = time.monotonic() - start
+            raise Interrupted() from None
+        if buffer.strip():
+            _handle_event(run, suite.name, buffer, on_event)
+    result.duration = time.monotonic() - start
+    result.pytest_exit = proc.returncode
+    _judge_process(run, proc.returncode)
+    on_event("suite-end", {"suite": suite.name, "result": result})
+    return run
+
+
+def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) -> None:
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        run.result.problems.append(f"unreadable event from the test process: {line[:80]!r}")
+        return
+    kind = event.get("event")
+    if kind == "collected":
+        # every xdist worker collects the whole session, so the last count is the session's count
+        run.collected = int(event.get("count", 0))
+        on_event("collected", {"suite": suite, "count": run.collected})
+    elif kind == "collect_error":
+        last = (event.get("longrepr") or "").strip().splitlines()[-1:] or [""]
+        run.collect_errors.append(f"{event.get('nodeid') or '(session)'}: {last[0][:300]}")
+    elif kind == "test":
+        case = TestCase(
+            nodeid=event["nodeid"], name=event.get("name") or event["nodeid"], file=event.get("file") or "",
+            line=event.get("line"), suite=suite, outcome=event["outcome"], duration=float(event.get("duration", 0)),
+            markers=list(event.get("markers") or []), requirements=list(event.get("requirements") or []),
+            fixtures=list(event.get("fixtures") or []), message=event.get("message"), longrepr=event.get("longrepr"),
+            attempts=[Attempt(**a) for a in event.get("attempts") or []],
+        )
+        if case.attempts and len({a.outcome for a in case.attempts}) > 1:
+            case.flaky = True
+        run.result.tests.append(case)
+        run.result.counts.add(case.outcome)
+        on_event("test", {"suite": suite, "test": case, "counts": run.result.counts, "collected": run.collected})
+    elif kind == "finish":
+        run.finished = True
+
+
+def _judge_process(run: SuiteRun, code: int) -> None:
+    result = run.result
+    if run.killed_for_budget:
+        result.status = "incomplete"
+        result.problems.append(f"stopped after its time budget of {result.budget:g}s")
+        return
+    if code == 4:  # usage error: pytest may stop before its session starts
+        result.status = "not-run"
+        result.problems.append(f"pytest rejected its arguments: {_usage_error(run.log_file)}")
+        run.finished = True
+        return
+    if not run.finished:
+        result.status = "incomplete"
+        result.problems.append(f"the test process {_describe_death(code)}; see {run.log_file}")
+        return
+    if run.collect_errors:
+        result.problems += [f"collection error: {e}" for e in run.collect_errors]
+    if code == 3:
+        result.problems.append(f"pytest hit an internal error; see {run.log_file}")
+    result.status = "passing" if code == 0 and not result.counts.bad else "failing"
+
+
+def suite_verdicts(run: SuiteRun) -> list[Verdict]:
+    """Verdicts of one suite: process health, collection, test outcomes, time budget."""
+    r = run.result
+    target = f"suite:{r.name}"
+    out: list[Verdict] = []
+    if run.killed_for_budget:
+        out.append(Verdict("budget", target, "duration", r.duration, r.budget, False, f"suites.{r.name}.budget",
+                           f"suite {r.name} ran past its budget of {r.budget:g}s and was stopped"))
+        return out
+    if not run.finished:
+        out.append(Verdict("process", target, "status", None, None, False, None,
+                           f"suite {r.name}: the test process {_describe_death(r.pytest_exit or 0)}; "
+                           f"{r.counts.total} test(s) had reported"))
+        return out
+    if r.pytest_exit == 4:
+        out.append(Verdict("config", target, "status", None, None, False, None,
+                           f"suite {r.name}: pytest rejected its arguments: {_usage_error(run.log_file)}"))
+        return out
+    if r.pytest_exit == 3:
+        out.append(Verdict("process", target, "status", None, None, False, None,
+                           f"suite {r.name}: pytest internal error; see {run.log_file}"))
+    if run.collect_errors:
+        out.append(Verdict("tests", target, "count", float(len(run.collect_errors)), 0, False, None,
+                           f"suite {r.name}: {len(run.collect_errors)} collection error(s): "
+                           f"{run.collect_errors[0]}"))
+    elif r.counts.total == 0:
+        out.append(Verdict("collection", target, "count", 0, 1, False, f"suites.{r.name}.paths",
+                           f"suite {r.name}: no tests collected from {', '.join(r.paths)}"))
+        return out
+    bad = r.counts.bad
+    out.append(Verdict("tests", target, "count", float(bad), 0, bad == 0, None,
+                       f"suite {r.name}: {r.counts.passed} passed, {r.counts.failed} failed, {r.counts.error} errors"
+                       + (f"; failed: {', '.join(t.nodeid for t in r.tests if t.outcome in ('failed', 'error'))[:300]}"
+                          if bad else "")))
+    flaky = [t for t in r.tests if t.flaky]
+    if flaky:
+        out.append(Verdict("flaky", target, "count", float(len(flaky)), 0, False, None,
+                           f"suite {r.name}: {len(flaky)} flaky test(s) passed only after a rerun: "
+                           + ", ".join(t.nodeid for t in flaky)[:300]))
+    if r.budget is not None:
+        ok = r.duration <= r.budget
+        out.append(Verdict("budget", target, "duration", r.duration, r.budget, ok, f"suites.{r.name}.budget",
+                           f"suite {r.name} took {r.duration:.1f}s of its {r.budget:g}s budget"))
+    return out
+
+
+def _status(code: int, complete: bool) -> str:
+    if not complete:
+        return "incomplete"
+    return "passed" if code == exitcodes.OK else "failed"
+
+
+def execute(config: Config, options: RunOptions, *, on_event: EventHandler | None = None,
+            preflight: PreflightHook | None = None, history: History | None = None) -> RunRecord:
+    """Run the selected suites and return the record (also stored in the report folder)."""
+    emit: EventHandler = on_event or (lambda kind, data: None)
+    planned = plan(config, options)
+    history = history or History(config.report_dir)
+    run_id = new_run_id()
+    started = time.monotonic()
+    record = RunRecord(
+        id=run_id, started_at=now_iso(), status="incomplete", complete=False, exit_code=exitcodes.INTERRUPTED,
+        exit_reason="interrupted",
+        selection=Selection(suite=options.suite, modules=list(options.modules), keyword=options.keyword,
+                            pytest_args=list(options.pytest_args), contexts=options.contexts,
+                            preflight=options.preflight,
+                            partial=bool(options.modules or options.keyword or options.pytest_args)),
+        meta=Meta(mcptest_version=__version__, python=platform.python_version(),
+                  platform=f"{platform.system()} {platform.machine()}", command=list(options.command),
+                  cwd=str(Path.cwd()), config_path=str(config.path), git=git_info(config.root)),
+    )
+    baseline = history.baseline()
+    workdir = config.report_dir / "tmp" / run_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    runs: list[SuiteRun] = []
+    verdicts: list[Verdict] = []
+    closers: list[Callable[[], None]] = []
+    try:
+        for suite, paths in planned:
+            if suite.requires and not options.preflight:
+                record.warnings.append(f"suite {suite.name}: bridge preflight skipped (--no-preflight); "
+                                       f"requires {', '.join(suite.requires)}")
+            if suite.requires and options.preflight and preflight is not None:
+                outcome = preflight(config, suite, options)
+                if outcome.close is not None:
+                    closers.append(outcome.close)
+                record.bridges += outcome.probes
+                emit("preflight", {"suite": suite.name, "probes": outcome.probes, "problems": outcome.problems})
+                if outcome.problems:
+                    record.suites.append(SuiteResult(
+                        name=suite.name, test_type=suite.test_type, paths=list(paths), status="not-run",
+                        started_at=now_iso(), budget=suite.budget, timeout=suite.timeout,
+                        requires=list(suite.requires), problems=list(outcome.problems)))
+                    verdicts += [Verdict("bridge", f"suite:{suite.name}", "status", None, None, False,
+                                         f"suites.{suite.name}.requires", p) for p in outcome.problems]
+                    continue
+            log = config.report_dir / "logs" / f"{run_id}-{suite.name}.log"
+            run = run_suite(config, suite, paths, options, workdir, log, emit)
+            runs.append(run)
+            record.suites.append(run.result)
+            verdicts += suite_verdicts(run)
+        record.complete = all(r.finished and not r.killed_for_budget for r in runs)
+        data_files = [r.data_file for r in runs if r.data_file.exists()]
+        broken = [r.result.name for r in runs if not r.finished or r.killed_for_budget or r.result.pytest_exit == 4]
+        if broken:
+            record.warnings.append(f"coverage is not gated: suite(s) {', '.join(broken)} did not run to the end")
+        elif runs:
+            verdicts += _coverage_stage(config, options, record, runs, data_files, workdir, baseline)
+    except Interrupted:
+        record.complete = False
+        verdicts.append(Verdict("interrupted", "run", "status", None, None, False, None,
+                                "the run was interrupted; the previous latest record and baseline are untouched"))
+    finally:
+        for close in reversed(closers):
+            with contextlib.suppress(Exception):
+                close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (config.report_dir / "tmp").rmdir()
+    record.verdicts = verdicts
+    record.counts = sum((s.counts for s in record.suites), Counts())
+    record.exit_code = gate.exit_code(verdicts)
+    record.exit_reason = exitcodes.name(record.exit_code)
+    record.reasons = [v.message for v in gate.failed(verdicts)]
+    record.warnings = history.warnings + record.warnings
+    record.status = _status(record.exit_code, record.complete and record.exit_code != exitcodes.INTERRUPTED)
+    record.finished_at = now_iso()
+    record.duration = time.monotonic() - started
+    history.save_run(record)
+    return record
+
+
+def _coverage_stage(config: Config, options: RunOptions, record: RunRecord, runs: list[SuiteRun],
+                    data_files: list[Path], workdir: Path, baseline: RunRecord | None) -> list[Verdict]:
+    """Read coverage data (combined over suites), attach per-test lines, deltas and gate verdicts."""
+    verdicts: list[Verdict] = []
+    if not data_files:
+        if all(r.finished for r in runs) and any(r.result.counts.total for r in runs):
+            verdicts.append(Verdict("data", "overall", "line", None, None, False, "source",
+                                    f"coverage measured nothing: source {config.source} yielded no coverage data"))
+        return verdicts
+    data_file = data_files[0] if len(data_files) == 1 else covdata.combine(data_files, workdir / "combined.coverage")
+    raw = covdata.read_json(config, data_file, contexts=options.contexts)
+    if raw is None or not raw.get("files"):
+        verdicts.append(Verdict("data", "overall", "line", None, None, False, "source",
+                                f"coverage measured no file: source {config.source} yielded no coverage data "
+                                "(is it the folder or package your tests import?)"))
+        return verdicts
+    report, contexts = covdata.build_report(config, raw, branch=config.coverage.branch)
+    report.generated_at = now_iso()
+    report.core = raw.get("meta", {}).get("core")
+    if options.contexts:
+        by_test = covdata.lines_by_test(contexts)
+        for suite in record.suites:
+            for case in suite.tests:
+                case.lines_covered = by_test.get(case.nodeid, {})
+    if len(runs) > 1:
+        for run in runs:
+            part = covdata.read_json(config, run.data_file) if run.data_file.exists() else None
+            if part is not None:
+                run.result.coverage = covdata.build_report(config, part, branch=config.coverage.branch)[0].overall
+    else:
+        runs[0].result.coverage = report.overall
+    if baseline is not None and baseline.coverage is not None:
+        covdata.apply_deltas(report, baseline.coverage, baseline.id)
+    record.coverage = report
+    verdicts += gate.coverage_verdicts(config, report, only_modules=options.modules,
+                                       evaluate_overall=not record.selection.partial)
+    return verdicts
