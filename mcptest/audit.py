@@ -61,6 +61,7 @@ import operator
 import os
 import re
 import tokenize
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,10 +128,22 @@ class Finding:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "file": self.file, "line": self.line, "test": self.test, "reason": self.reason}
+        return {
+            "rule": self.rule,
+            "file": self.file,
+            "line": self.line,
+            "test": self.test,
+            "reason": self.reason,
+        }
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.file, self.line, _RULE_ORDER.get(self.rule, len(_RULE_ORDER)), self.test or "", self.reason)
+        return (
+            self.file,
+            self.line,
+            _RULE_ORDER.get(self.rule, len(_RULE_ORDER)),
+            self.test or "",
+            self.reason,
+        )
 
 
 @dataclass
@@ -338,7 +351,9 @@ class _Source:
         """The decorator lines and the header of a def or class, up to the line of its colon."""
         lines = {d.lineno for d in node.decorator_list}
         lines.update(range(min(lines, default=node.lineno), node.lineno))  # comments between decorators
-        parts: list[ast.AST] = [*node.bases, *node.keywords] if isinstance(node, ast.ClassDef) else [node.args]
+        parts: list[ast.AST] = (
+            [*node.bases, *node.keywords] if isinstance(node, ast.ClassDef) else [node.args]
+        )
         if not isinstance(node, ast.ClassDef) and node.returns is not None:
             parts.append(node.returns)
         ends = [getattr(n, "end_lineno", None) for part in parts for n in ast.walk(part)]
@@ -387,7 +402,10 @@ class _Out:
         if text.startswith("\ufeff"):
             text = text[1:]
         try:
-            tree = ast.parse(text, filename=rel)
+            with warnings.catch_warnings():
+                # Invalid escapes and the like warn while parsing; under -W error they would abort the audit.
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text, filename=rel)
         except SyntaxError as exc:
             msg = f"does not parse: {exc.msg}; pytest fails to collect it"
             self.add(None, "syntax-error", rel, exc.lineno or 1, None, msg)
@@ -427,7 +445,9 @@ def _snippet(node: ast.AST) -> str:
 
 def _is_docstring(stmt: ast.stmt) -> bool:
     return (
-        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
     )
 
 
@@ -457,7 +477,11 @@ def _placeholder(body: list[ast.stmt], *, helper: bool) -> str | None:
             kind = "a bare yield" if _is_none(stmt.value.value) else None
         elif helper and isinstance(stmt, ast.Raise) and stmt.exc is not None:
             exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
-            kind = "raise NotImplementedError" if isinstance(exc, ast.Name) and exc.id == "NotImplementedError" else None
+            kind = (
+                "raise NotImplementedError"
+                if isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+                else None
+            )
         if kind is None:
             return None
         kinds.append(kind)
@@ -572,7 +596,11 @@ def _always_true(test: ast.expr) -> str | None:
         return None
     if isinstance(test, ast.Constant):
         return f"asserts the constant {_snippet(test)}, which is always true" if test.value else None
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Constant):
+    if (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        and isinstance(test.operand, ast.Constant)
+    ):
         return f"'{_snippet(test)}' is always true" if not test.operand.value else None
     if isinstance(test, ast.BoolOp):
         if isinstance(test.op, ast.Or):
@@ -609,7 +637,7 @@ def _nonempty_display(node: ast.expr) -> bool:
 
 
 def _literal_binding(stmt: ast.stmt) -> list[str]:
-    """The names that ``stmt`` binds to a literal (``x = 5``, ``a = b = {"k": 1}``, ``n: int = 3``), if it does."""
+    """The names that ``stmt`` binds to a literal (``x = 5``, ``a = b = {"k": 1}``, ``n: int = 3``)."""
     if isinstance(stmt, ast.Assign):
         targets, value = stmt.targets, stmt.value
     elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
@@ -644,11 +672,16 @@ class _Fixture:
     def report(self, out: _Out) -> None:
         if self.placeholder is None or not self.users:
             return
-        users = sorted(set(self.users))
-        example = users[0].rsplit("::", 1)[-1]
-        more = f" and {len(users) - 1} more" if len(users) > 1 else ""
-        reason = f"fixture '{self.name}' is a placeholder ({self.placeholder}) yet {example}{more} use it"
-        out.add(self.src, "placeholder", self.src.rel, self.node.lineno, None, reason, self.src.def_lines(self.node))
+        reason = f"fixture '{self.name}' is a placeholder ({self.placeholder}) but {_who(self.users)} it"
+        out.add(
+            self.src,
+            "placeholder",
+            self.src.rel,
+            self.node.lineno,
+            None,
+            reason,
+            self.src.def_lines(self.node),
+        )
 
 
 @dataclass
@@ -665,7 +698,9 @@ class _Func:
 class _Module:
     """The audit of one parsed file."""
 
-    def __init__(self, src: _Source, out: _Out, naming: re.Pattern[str] | None, unit_suites: Sequence[str]) -> None:
+    def __init__(
+        self, src: _Source, out: _Out, naming: re.Pattern[str] | None, unit_suites: Sequence[str]
+    ) -> None:
         self.src = src
         self.out = out
         self.naming = naming
@@ -738,7 +773,9 @@ class _Module:
         """Methods of a non-test class, as helpers that a test class deriving from it may call."""
         for stmt in cls.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                self.helpers[(cls.name, stmt.name)] = _Func(stmt, (cls,), f"{self.src.rel}::{cls.name}::{stmt.name}")
+                self.helpers[(cls.name, stmt.name)] = _Func(
+                    stmt, (cls,), f"{self.src.rel}::{cls.name}::{stmt.name}"
+                )
 
     def _fixture(self, fn: _FuncNode, *, method: bool) -> _Fixture | None:
         for deco in fn.decorator_list:
@@ -746,7 +783,11 @@ class _Module:
                 name = fn.name
                 if isinstance(deco, ast.Call):
                     for kw in deco.keywords:
-                        if kw.arg == "name" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                        if (
+                            kw.arg == "name"
+                            and isinstance(kw.value, ast.Constant)
+                            and isinstance(kw.value.value, str)
+                        ):
                             name = kw.value.value
                 params = _params(fn, method=method)
                 return _Fixture(name, fn, self.src, params, _placeholder(fn.body, helper=True))
@@ -785,7 +826,9 @@ class _Module:
 
     # rule: no-assert
 
-    def _method(self, cls: ast.ClassDef | None, name: str, seen: frozenset[str] = frozenset()) -> _Func | None:
+    def _method(
+        self, cls: ast.ClassDef | None, name: str, seen: frozenset[str] = frozenset()
+    ) -> _Func | None:
         """``self.name`` looked up in ``cls`` and, by name, in its bases defined in this module."""
         if cls is None or cls.name in seen:
             return None
@@ -803,7 +846,11 @@ class _Module:
         func = call.func
         if isinstance(func, ast.Name):
             return self.helpers.get((None, func.id))
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+        ):
             return self._method(cls, func.attr)
         return None
 
@@ -855,8 +902,8 @@ class _Module:
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
                 qual = self.qual(stmt.value.func)
                 if qual in ("pytest.skip", "self.skipTest"):
-                    lines = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
-                    self._add("skipped", stmt.lineno, test.nodeid, f"{qual}() at the top level of the test body", lines)
+                    reason = f"{qual}() at the top level of the test body"
+                    self._add("skipped", stmt.lineno, test.nodeid, reason, _span(stmt))
         if self.naming is not None and not self.naming.fullmatch(fn.name):
             if self.naming.pattern == DEFAULT_NAMING:
                 reason = f"'{fn.name}' is not test_<feature>_<scenario>_<expected> (3+ words after test_)"
@@ -876,13 +923,19 @@ class _Module:
                 continue
             qual = self._decorator_qual(deco)
             if qual == "pytest.mark.usefixtures":
-                names.update(a.value for a in deco.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+                names.update(
+                    a.value for a in deco.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                )
             elif qual == "pytest.mark.parametrize":
                 first = deco.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     direct.update(n.strip() for n in first.value.split(","))
                 elif isinstance(first, ast.List | ast.Tuple):
-                    direct.update(e.value for e in first.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+                    direct.update(
+                        e.value
+                        for e in first.elts
+                        if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    )
         return names - direct
 
     def _use_fixtures(self, test: _Func, conftests: list[dict[str, _Fixture]]) -> None:
@@ -925,9 +978,7 @@ class _Module:
             what = _placeholder(helper.node.body, helper=True)
             if not users or what is None:
                 continue
-            example = users[0].rsplit("::", 1)[-1]
-            more = f" and {len(users) - 1} more" if len(users) > 1 else ""
-            reason = f"helper '{helper.node.name}' is a placeholder ({what}) yet {example}{more} call it"
+            reason = f"helper '{helper.node.name}' is a placeholder ({what}) but {_who(users, 'call')} it"
             self._add("placeholder", helper.node.lineno, None, reason, self.src.def_lines(helper.node))
 
     # rule: skipped
@@ -971,17 +1022,15 @@ class _Module:
                 reason = self._skip_reason(mark)
                 if reason is not None:
                     where = "every test of the module" if nodeid is None else "every test of the class"
-                    lines = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
                     text = reason.replace("skips it", f"skips {where}").replace("@", "pytestmark = ", 1)
-                    self._add("skipped", stmt.lineno, nodeid, text, lines)
+                    self._add("skipped", stmt.lineno, nodeid, text, _span(stmt))
 
     def _module_skip(self) -> None:
         for stmt in self.src.tree.body:
-            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-                if self.qual(stmt.value.func) == "pytest.skip":
-                    lines = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
-                    reason = "pytest.skip() at module level skips every test of the module"
-                    self._add("skipped", stmt.lineno, None, reason, lines)
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if isinstance(call, ast.Call) and self.qual(call.func) == "pytest.skip":
+                reason = "pytest.skip() at module level skips every test of the module"
+                self._add("skipped", stmt.lineno, None, reason, _span(stmt))
 
     # rule: always-true
 
@@ -1021,14 +1070,22 @@ class _Module:
             qual = self.qual(node.func)
             arg = node.args[0] if node.args else None
             zero = isinstance(arg, ast.Constant) and not isinstance(arg.value, bool) and arg.value == 0
-            if qual == "time.sleep" and not zero:
-                pass
-            elif qual in _ASYNC_SLEEPS and isinstance(arg, ast.Constant) and not zero:
-                pass
-            else:
+            waits = qual == "time.sleep" or (qual in _ASYNC_SLEEPS and isinstance(arg, ast.Constant))
+            if not waits or zero:
                 continue
-            reason = f"{qual}({_snippet(arg) if arg else ''}) in unit suite {suites}: unit tests should not wait"
+            reason = (
+                f"{qual}({_snippet(arg) if arg else ''}) in unit suite {suites}: unit tests should not wait"
+            )
             self._add("sleep-in-unit", node.lineno, self._test_of(node), reason, _span(node))
+
+
+def _who(nodeids: Iterable[str], verb: str = "use") -> str:
+    """``test_a uses`` or ``test_a and 2 more use``: the first test by node id and how many others."""
+    names = sorted(set(nodeids))
+    first = names[0].rsplit("::", 1)[-1]
+    if len(names) == 1:
+        return f"{first} {verb}s"
+    return f"{first} and {len(names) - 1} more {verb}"
 
 
 def _span(node: ast.stmt | ast.expr) -> range:
