@@ -12,8 +12,8 @@ touched by injected faults:
     GET  /_sim/state                   -> {bridge, connected, latency, faults, calls}
     POST /_sim/connected  {"connected": bool}
     POST /_sim/latency    {"seconds": float, "paths": [glob, ...]?}       (0 seconds clears the rules)
-    POST /_sim/fault      {"status": int, "body": {...}?, "paths": [glob, ...]?, "times": int?}
-    POST /_sim/fault      {"drop": true, "paths": [glob, ...]?, "times": int?}
+    POST /_sim/fault      {"status": int, "body": {...}?, "paths": [glob, ...]?, "times": int?, "after": int?}
+    POST /_sim/fault      {"drop": true, "paths": [glob, ...]?, "times": int?, "after": int?}
     POST /_sim/faults/clear
     POST /_sim/seed       {"chats": [...], "communities": [...], "groups": [...], "messages": [...],
                            "history": {chat_jid: [message, ...]}}      (history: Baileys only)
@@ -21,9 +21,12 @@ touched by injected faults:
     POST /_sim/reset                          (forgets data, faults, latency, calls; connected again)
 
 Paths in ``paths`` are ``fnmatch`` globs on the request path (``/api/*``); no ``paths`` means every
-bridge route. ``times`` limits a fault to the next N matching calls; without it the fault stays. A
-dropped call is recorded with status 0. Seeded message timestamps are ISO 8601 strings or unix
-seconds in either store. Time comes from an injectable clock, so the behaviour is deterministic.
+bridge route. ``times`` limits a fault to the next N matching calls (without it the fault stays);
+``after`` lets that many matching calls through first, to fail something midway. The first matching
+latency rule's maximum applies; the first matching live fault wins. A dropped call is recorded with
+status 0; a call a transport timed out is recorded with the status the simulator had prepared.
+Seeded timestamps are ISO 8601 strings or unix seconds in either store. Time comes from an
+injectable clock (``FakeClock`` for tests), so the behaviour is deterministic.
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class Fault:
     paths: list[str] | None = None
     times: int | None = None
     drop: bool = False
+    after: int = 0  # matching calls to let through before the fault starts
 
 
 class FakeClock:
@@ -217,14 +221,21 @@ class BridgeSim:
                 self.latency.append((float(seconds), paths))
 
     def inject_status(
-        self, status: int, paths: list[str] | None = None, times: int | None = None, body: Any = None
+        self,
+        status: int,
+        paths: list[str] | None = None,
+        times: int | None = None,
+        body: Any = None,
+        after: int = 0,
     ) -> None:
+        """Answer ``status`` (and ``body``) on matching paths, for ``times`` calls after ``after`` calls."""
         with self.lock:
-            self.faults.append(Fault(status=int(status), body=body, paths=paths, times=times))
+            self.faults.append(Fault(status=int(status), body=body, paths=paths, times=times, after=after))
 
-    def inject_drop(self, paths: list[str] | None = None, times: int | None = None) -> None:
+    def inject_drop(self, paths: list[str] | None = None, times: int | None = None, after: int = 0) -> None:
+        """Drop the connection on matching paths, for ``times`` calls after ``after`` calls."""
         with self.lock:
-            self.faults.append(Fault(paths=paths, times=times, drop=True))
+            self.faults.append(Fault(paths=paths, times=times, drop=True, after=after))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -273,6 +284,9 @@ class BridgeSim:
     def _take_fault(self, path: str) -> Fault | None:
         for fault in self.faults:
             if _matches(path, fault.paths) and fault.times != 0:
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 if fault.times is not None:
                     fault.times -= 1
                 return fault
@@ -327,12 +341,13 @@ class BridgeSim:
         elif name == "latency":
             self.set_latency(float(data.get("seconds", 0)), data.get("paths"))
         elif name == "fault":
+            paths, times, after = data.get("paths"), data.get("times"), int(data.get("after") or 0)
+            if paths is not None and not isinstance(paths, list):
+                raise SimError(400, "paths must be a list of globs")
             if data.get("drop"):
-                self.inject_drop(data.get("paths"), data.get("times"))
+                self.inject_drop(paths, times, after)
             else:
-                self.inject_status(
-                    int(data.get("status", 500)), data.get("paths"), data.get("times"), data.get("body")
-                )
+                self.inject_status(int(data.get("status", 500)), paths, times, data.get("body"), after)
         elif name == "faults/clear":
             self.clear_faults()
         elif name == "seed":
