@@ -1,0 +1,265 @@
+"""The HTML report: summary banner, tables with required values and deltas, file pages, escaping."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest_report import FAILING_FILE, HOSTILE, REQUIREMENTS, make_history, make_record, write_sources
+
+from mcptest.report import render_pages, write_html
+from mcptest.report.views import file_page
+
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+class _Text(HTMLParser):
+    """Collects the visible text and the tags of a page (what a browser would build, roughly)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.tags: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.text.append(data)
+
+
+def text_of(page: str) -> tuple[str, list[str]]:
+    parser = _Text()
+    parser.feed(page)
+    return " ".join(" ".join(parser.text).split()), parser.tags
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> dict[str, str]:
+    root = write_sources(tmp_path / "project")
+    return render_pages(make_record(), history=make_history(), requirements=REQUIREMENTS, source_root=root)
+
+
+def test_every_page_is_rendered(pages: dict[str, str]) -> None:
+    assert {"index.html", "files.html", "tests.html", "trend.html", "requirements.html"} <= set(pages)
+    assert file_page(FAILING_FILE) in pages
+    assert len([p for p in pages if p.startswith("files/")]) == 5
+
+
+def test_banner_lists_every_failing_verdict(pages: dict[str, str]) -> None:
+    text, _ = text_of(pages["index.html"])
+    assert "FAILED · suite unit" in text
+    assert "exit code 3 · bridge-unavailable" in text
+    record = make_record()
+    for verdict in record.verdicts:
+        if not verdict.passed:
+            assert " ".join(verdict.message.split()) in text
+    assert "overall line 80.3% >= 70%" not in text  # passing verdicts stay out of the banner
+
+
+def test_summary_shows_overall_coverage_deltas_outcomes_suites_and_bridges(pages: dict[str, str]) -> None:
+    text, _ = text_of(pages["index.html"])
+    assert "Line coverage 80.3% ▼ -0.8 · required 70.0" in text
+    assert "Branch coverage 71.6% ▲ +0.2" in text
+    assert "passed 4 · failed 1 · error 1 · skipped 1" in text
+    assert "34.2 s / 30.0 s" in text  # the suite over its budget
+    assert "not run / 5 m 00 s" in text
+    assert "bridge baileys is unreachable: connection refused on 127.0.0.1:8081" in text
+    assert "baileys unreachable ok, degraded http://127.0.0.1:8081" in text
+    assert "2 tests failed in suite unit" in text  # the run's reasons
+    assert "matches no file measured in this run" in text  # and warnings
+    assert "Deltas are against run 20251011T090000-ffee" in text
+
+
+def test_failing_file_shows_its_required_value_and_negative_delta(pages: dict[str, str]) -> None:
+    row = re.search(r'<tr class="fail"><td class="mono"><a href="[^"]+">' + re.escape(FAILING_FILE) + r"</a>.*?</tr>",
+                    pages["files.html"], re.S)
+    assert row, "the failing file has a marked row"
+    cells, _ = text_of(row.group(0))
+    assert "77.7%" in cells and "66.6%" in cells
+    assert "80.0 / 60.0" in cells
+    assert "▼ -2.4" in cells
+    assert 'class="delta down"' in row.group(0)
+    assert 'class="num bad" data-v="77.77' in row.group(0)
+    summary, _ = text_of(pages["index.html"])
+    assert "Files failing a gate" in summary and "line dropped 2.35 pp (max 1.0)" in summary
+
+
+def test_module_table_takes_required_values_from_module_verdicts(pages: dict[str, str]) -> None:
+    row = re.search(r"<tr class=\"fail\">\s*<td><strong>routing</strong>.*?</tr>", pages["index.html"], re.S)
+    assert row
+    cells, _ = text_of(row.group(0))
+    assert "77.7%" in cells and "80.0 / –" in cells and "▼ -2.4" in cells
+
+
+def test_percentages_are_floored_not_rounded_up(tmp_path: Path) -> None:
+    record = make_record()
+    assert record.coverage is not None
+    record.coverage.overall.line_percent = 79.99
+    text, _ = text_of(render_pages(record)["index.html"])
+    assert "79.9%" in text
+    assert "80.0%" not in text
+
+
+def test_hostile_test_name_is_text_on_every_page(pages: dict[str, str]) -> None:
+    for name, page in pages.items():
+        assert HOSTILE not in page, name
+        assert page.count("<script") == 1, name  # only the report's own sort script
+    for name in ("index.html", "tests.html", "requirements.html"):
+        assert ESCAPED in pages[name]
+        text, _ = text_of(pages[name])
+        assert HOSTILE in text  # shown to the reader as the characters it is made of
+
+
+def test_pages_are_self_contained(pages: dict[str, str]) -> None:
+    for name, page in pages.items():
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), name
+        assert "<link" not in page and "@import" not in page and "url(" not in page, name
+        assert "default-src 'none'" in page  # nothing can be fetched even if something slipped in
+
+
+def test_sort_script_is_allowed_by_its_hash_only(pages: dict[str, str]) -> None:
+    import base64
+    import hashlib
+
+    page = pages["files.html"]
+    script = re.search(r"<script>(.*?)</script>", page, re.S)
+    assert script
+    digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page
+    assert 'class="sortable"' in page
+
+
+def test_file_page_marks_missing_lines_and_partial_branches(pages: dict[str, str]) -> None:
+    page = pages[file_page(FAILING_FILE)]
+    assert re.search(r'<tr id="L8" class="mis">', page)
+    assert re.search(r'<tr id="L10" class="mis">', page)
+    assert re.search(r'<tr id="L6" class="par">.*?→ 8 not taken', page)
+    assert re.search(r'<tr id="L5" class="run">', page)
+    assert 'href="../index.html"' in page
+    text, _ = text_of(page)
+    assert 'raise RuntimeError("no backend")' in text
+    assert "6 → 8" in text and "9 → 10" in text
+
+
+def test_file_page_says_when_the_source_is_missing(pages: dict[str, str]) -> None:
+    text, _ = text_of(pages[file_page("whatsapp_mcp/sync.py")])
+    assert "The source file is missing" in text and "whatsapp_mcp/sync.py does not exist" in text
+
+
+def test_file_page_without_a_project_root_says_so() -> None:
+    text, _ = text_of(render_pages(make_record())[file_page(FAILING_FILE)])
+    assert "no project root was given" in text
+    assert "Missing lines: 8, 10" in text
+
+
+def test_file_outside_the_project_root_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("TOKEN=abc")
+    record = make_record()
+    assert record.coverage is not None
+    record.coverage.files[0].path = "../secret.txt"
+    root = tmp_path / "project"
+    root.mkdir()
+    page = render_pages(record, source_root=root)[file_page("../secret.txt")]
+    assert "TOKEN" not in page and "outside the project root" in page
+
+
+def test_source_text_is_escaped(tmp_path: Path) -> None:
+    root = write_sources(tmp_path)
+    (root / FAILING_FILE).write_text(f"x = '{HOSTILE}'\n")
+    page = render_pages(make_record(), source_root=root)[file_page(FAILING_FILE)]
+    assert HOSTILE not in page and ESCAPED in page
+
+
+def test_tests_page_lists_outcomes_durations_markers_failure_text_and_slowest(pages: dict[str, str]) -> None:
+    page = pages["tests.html"]
+    text, _ = text_of(page)
+    assert "7 tests · 2 failing · 1 flaky" in text
+    slowest = re.search(r'<table id="slowest">.*?</table>', page, re.S)
+    assert slowest
+    first = re.search(r"<tbody>\s*<tr>.*?</tr>", slowest.group(0), re.S)
+    assert first and "test_sync_checkpoint_resumes_after_restart" in first.group(0)
+    assert "asyncio" in text and "FR-012" in text
+    assert "E AssertionError: expected 'go' got" in text
+    assert "fixture 'bridge' not found" in text
+    assert "attempts:" in text
+
+
+def test_trend_is_an_inline_svg_over_the_history(pages: dict[str, str]) -> None:
+    page = pages["trend.html"]
+    svg = re.search(r"<svg class=\"trend\".*?</svg>", page, re.S)
+    assert svg
+    assert svg.group(0).count("<path") == 3
+    assert svg.group(0).count("<circle") == 3 * 9  # 8 earlier runs and this one, 3 series
+    assert "incomplete run" in svg.group(0)  # run 3 of the history did not finish
+    text, _ = text_of(page)
+    assert "20251012T143000-a1b2" in text and "2025100" in text
+    assert "<svg" in pages["index.html"]
+
+
+def test_trend_without_history_says_what_it_needs() -> None:
+    text, _ = text_of(render_pages(make_record())["trend.html"])
+    assert "needs at least two runs" in text
+
+
+def test_requirements_matrix_and_uncovered_ids(pages: dict[str, str]) -> None:
+    page = pages["requirements.html"]
+    text, _ = text_of(page)
+    assert "No test covers: FR-045" in text
+    row = re.search(r"<tr[^>]*><td class=\"mono\">FR-020.*?</tr>", page, re.S)
+    assert row and "failed" in row.group(0) and ESCAPED in row.group(0)
+    fr012 = re.search(r"<tr[^>]*><td class=\"mono\">FR-012.*?</tr>", page, re.S)
+    assert fr012 and fr012.group(0).count("badge passed") == 3  # the state and its two tests
+    summary, _ = text_of(pages["index.html"])
+    assert "Requirements without a test FR-045" in summary
+
+
+def test_no_requirements_page_when_no_test_carries_an_id() -> None:
+    record = make_record()
+    for test in record.all_tests():
+        test.requirements = []
+    pages = render_pages(record)
+    assert "requirements.html" not in pages
+    assert "requirements.html" not in pages["index.html"]
+
+
+def test_incomplete_run_is_marked() -> None:
+    text, _ = text_of(render_pages(make_record(complete=False))["index.html"])
+    assert "INCOMPLETE · suite unit" in text
+    assert "This run did not finish" in text
+
+
+def test_run_without_coverage_says_so() -> None:
+    record = make_record()
+    record.coverage = None
+    pages = render_pages(record)
+    text, _ = text_of(pages["index.html"])
+    assert "No coverage data in this run." in text and "Line coverage n/a" in text
+
+
+def test_templates_dir_overrides_one_template_and_keeps_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "trend.html").write_text('{% extends "base.html" %}{% block content %}CUSTOM {{ "<b>" }}{% endblock %}')
+    pages = render_pages(make_record(), templates_dir=tmp_path)
+    assert "CUSTOM &lt;b&gt;" in pages["trend.html"]  # autoescape applies to custom templates too
+    assert "FAILED · suite unit" in pages["index.html"]
+
+
+def test_write_html_replaces_stale_file_pages(tmp_path: Path) -> None:
+    out = tmp_path / "html"
+    stale = out / "files" / "old_module_py_00000000.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old")
+    index = write_html(make_record(), out)
+    assert index == out / "index.html" and index.is_file()
+    assert not stale.exists()
+    assert (out / file_page(FAILING_FILE)).is_file()
