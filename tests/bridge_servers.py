@@ -36,6 +36,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     content_length: bool = True  # False: no Content-Length, the body ends when the connection closes
+    trickle: float = 0.0  # seconds between 1 KiB pieces of the body
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -76,7 +77,13 @@ class BridgeServer:
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                if not reply.trickle:
+                    self.wfile.write(payload)
+                    return
+                for start in range(0, len(payload), 1024):
+                    self.wfile.write(payload[start : start + 1024])
+                    if owner._closing.wait(reply.trickle):
+                        return
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

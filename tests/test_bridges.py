@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -147,6 +150,16 @@ def test_silent_server_is_cut_at_the_read_timeout() -> None:
     assert result.status == "unreachable"
     assert result.reason == "no answer within 0.3 s (read timeout)"
     assert 0.25 <= elapsed < 1.5
+
+
+def test_a_trickling_body_is_cut_at_the_total_deadline() -> None:
+    body = b'{"status": "ok", "pad": "' + b"x" * 40_000 + b'"}'  # 40 pieces, 0.05 s apart: 2 s in all
+    t0 = time.perf_counter()
+    result, _ = probe_reply(Reply(200, body, trickle=0.05), connect_timeout=0.1, read_timeout=0.3)
+    elapsed = time.perf_counter() - t0
+    assert result.status == "unreachable"
+    assert result.reason == "body not complete within 0.3 s (read timeout)"
+    assert elapsed < 1.0  # the deadline is connect + read timeout (0.4 s), checked every KiB
 
 
 @pytest.mark.parametrize("url", ["127.0.0.1:8080", "ftp://127.0.0.1:8080", "http://[::1:8080"])
@@ -366,6 +379,23 @@ def test_detaching_start_command_is_stopped_by_the_stop_command(tmp_path: Path) 
     assert port_refuses(port)
 
 
+def test_a_detached_bridge_without_stop_command_is_reported(tmp_path: Path) -> None:
+    port = free_port()
+    pidfile = tmp_path / "bridge.pid"
+    start = script_command("daemon", "--port", str(port), "--pidfile", str(pidfile))
+    cfg = bridge(f"http://127.0.0.1:{port}", "compose", start=start, start_timeout=10)
+    try:
+        with bridges.BridgeStarter(log_dir=tmp_path, interval=0.05) as starter:
+            assert starter.ensure([cfg])[0].status == "ok"
+        assert starter.stop_problems == [
+            f"bridge compose still answers on http://127.0.0.1:{port}/health (HTTP 200) after mcptest"
+            " stopped what it started; configure a stop command"
+        ]
+    finally:
+        subprocess.run(shlex.split(script_command("kill", "--pidfile", str(pidfile))), check=True)
+    assert port_refuses(port)
+
+
 def test_start_command_that_fails_is_reported_with_its_exit_code(tmp_path: Path) -> None:
     port = free_port()
     failing = script_command("no-such-command")  # argparse says why on stderr and exits 2
@@ -382,9 +412,6 @@ def test_start_command_that_fails_is_reported_with_its_exit_code(tmp_path: Path)
 
 
 def test_start_command_exit_1_is_reported(tmp_path: Path) -> None:
-    import shlex
-    import sys
-
     cmd = shlex.join([sys.executable, "-c", "import sys; print('bridge crashed: no session'); sys.exit(1)"])
     cfg = bridge(f"http://127.0.0.1:{free_port()}", "sim", start=cmd, start_timeout=20)
     with bridges.BridgeStarter(log_dir=tmp_path, interval=0.05) as starter:
