@@ -1,0 +1,1 @@
+"""The bundled pytest suites of the reference WhatsApp MCP orchestrator."""

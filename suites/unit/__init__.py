@@ -1,0 +1,1 @@
+"""Unit suites: every bridge call goes through the requests-mock simulators."""
