@@ -119,7 +119,11 @@ _FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: which rule, where (root-relative posix path, 1-based line), which test, and why."""
+    """One problem: which rule, where (root-relative posix path, 1-based line), which test, and why.
+
+    ``test`` is the pytest node id of the test or ``Test`` class concerned; None for findings about a
+    whole file, a fixture or a helper.
+    """
 
     rule: str
     file: str
@@ -289,7 +293,7 @@ def _discover(
     tops = [root]
     for targets in suites.values():
         for target in targets:
-            if target.is_dir():
+            if target.is_dir() and not _walked(root, target, ignore_dirs):
                 tops.append(target)
             elif target.is_file() and target.suffix == ".py":
                 tests.add(target)  # pytest collects a file named on its command line whatever its name
@@ -300,6 +304,16 @@ def _discover(
             elif any(fnmatch.fnmatchcase(path.name, p) for p in pattern):
                 tests.add(path)
     return sorted(tests), sorted(conftests)
+
+
+def _walked(root: Path, target: Path, ignore_dirs: tuple[str, ...]) -> bool:
+    """Whether walking ``root`` reaches ``target`` already (a suite folder may sit in an ignored one)."""
+    if target != root and root not in target.parents:
+        return False
+    parts = target.relative_to(root).parts
+    return not any(_ignored(part, ignore_dirs) for part in parts) and not any(
+        (root.joinpath(*parts[:i]) / "pyvenv.cfg").exists() for i in range(1, len(parts) + 1)
+    )
 
 
 def _conftest_chain(start: Path, conftests: Mapping[Path, dict[str, _Fixture]]) -> list[dict[str, _Fixture]]:

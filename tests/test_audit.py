@@ -960,3 +960,48 @@ def test_audit_config_unit_suites_from_test_type(tmp_path: Path) -> None:
     assert hits(result) == [("sleep-in-unit", "tests/fast/test_a.py", n) for n in (8, 12, 13, 19)] + [
         ("not-wired", "tests/stray/test_c.py", 1)
     ]
+
+
+def test_class_scoped_helpers_and_fixtures_resolved(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        {
+            "tests/test_a.py": """\
+                import pytest
+
+
+                class Checks:
+                    def same(self, a, b):
+                        assert a == b
+
+
+                class TestOuter(Checks):
+                    @pytest.fixture
+                    def conn(self):
+                        ...
+
+                    @pytest.fixture  # mcptest: ignore[placeholder]
+                    def quiet(self):
+                        pass
+
+                    def test_outer_base_helper_checks(self, conn, quiet):
+                        self.same(conn, 1)
+
+                    class TestInner:
+                        def test_inner_call_only_runs(self):
+                            run()
+            """
+        },
+    )
+    assert hits(result) == [("placeholder", "tests/test_a.py", 11), ("no-assert", "tests/test_a.py", 22)]
+    assert result.findings[1].test == "tests/test_a.py::TestOuter::TestInner::test_inner_call_only_runs"
+    assert result.suppressed == 1
+
+
+def test_suite_folder_inside_ignored_dir_scanned(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        {"build/generated/test_a.py": "def test_generated_case_runs_empty():\n    pass\n"},
+        suites={"gen": ["build/generated"]},
+    )
+    assert hits(result) == [("empty-test", "build/generated/test_a.py", 1)]
