@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import glob
 import io
 import operator
 import os
@@ -152,7 +153,7 @@ class Finding:
 
 @dataclass
 class AuditResult:
-    """The findings sorted by file and line, how many files were read, and how many findings were silenced."""
+    """Findings sorted by file and line, files examined (tests and conftest.py), findings silenced."""
 
     findings: list[Finding] = field(default_factory=list)
     files_scanned: int = 0
@@ -260,7 +261,8 @@ def _suite_targets(root: Path, paths: Sequence[str]) -> list[Path]:
     for raw in paths:
         text = raw.split("::", 1)[0]
         if any(ch in text for ch in "*?["):
-            targets.extend(Path(os.path.normpath(p)) for p in sorted(root.glob(text)))
+            matches = glob.glob(os.path.join(root, text), recursive=True)
+            targets.extend(Path(os.path.normpath(p)) for p in sorted(matches))
         else:
             targets.append(Path(os.path.normpath(root / text)))
     return targets

@@ -1005,3 +1005,16 @@ def test_suite_folder_inside_ignored_dir_scanned(tmp_path: Path) -> None:
         suites={"gen": ["build/generated"]},
     )
     assert hits(result) == [("empty-test", "build/generated/test_a.py", 1)]
+
+
+def test_suite_folder_outside_root_scanned(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "shared/test_a.py": "def test_shared_case_runs_empty():\n    pass\n",
+            "proj/deep/x/test_b.py": "def test_deep_case_runs_fine():\n    assert run()\n",
+        },
+    )
+    result = audit_paths(tmp_path / "proj", {"shared": ["../shared"], "deep": ["**/x"]})
+    assert hits(result) == [("empty-test", "../shared/test_a.py", 1)]
+    assert result.files_scanned == 2
