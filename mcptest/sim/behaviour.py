@@ -23,7 +23,7 @@ touched by injected faults:
 Paths in ``paths`` are ``fnmatch`` globs on the request path (``/api/*``); no ``paths`` means every
 bridge route. ``times`` limits a fault to the next N matching calls (without it the fault stays);
 ``after`` lets that many matching calls through first, to fail something midway. The first matching
-latency rule's maximum applies; the first matching live fault wins. A dropped call is recorded with
+latency rule with the most seconds applies; the first live fault wins. A dropped call is recorded with
 status 0; a call a transport timed out is recorded with the status the simulator had prepared.
 Seeded timestamps are ISO 8601 strings or unix seconds in either store. Time comes from an
 injectable clock (``FakeClock`` for tests), so the behaviour is deterministic.
@@ -839,3 +839,11 @@ class BaileysBridgeSim(BridgeSim):
 
     def _state(self) -> dict[str, Any]:
         return {"messages": self._count("messages"), "history": self._count("history")}
+
+    def stored(self, chat_jid: str | None = None) -> list[dict[str, Any]]:
+        """Rows of the temporary store (for assertions), oldest first."""
+        with self.lock:
+            sql, params = "SELECT * FROM messages", []
+            if chat_jid is not None:
+                sql, params = sql + " WHERE chat_jid = ?", [chat_jid]
+            return [dict(r) for r in self.conn.execute(sql + " ORDER BY timestamp_ms, id", params)]
