@@ -9,8 +9,17 @@ from mcptest.report import fmt
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(79.99, "79.9%"), (79.95, "79.9%"), (80.0, "80.0%"), (70.3, "70.3%"), (100.0, "100.0%"), (0.0, "0.0%"),
-     (100.0 * 703 / 1000, "70.3%"), (100.0 * 2 / 3, "66.6%"), (None, "n/a")],
+    [
+        (79.99, "79.9%"),
+        (79.95, "79.9%"),
+        (80.0, "80.0%"),
+        (70.3, "70.3%"),
+        (100.0, "100.0%"),
+        (0.0, "0.0%"),
+        (100.0 * 703 / 1000, "70.3%"),
+        (100.0 * 2 / 3, "66.6%"),
+        (None, "n/a"),
+    ],
 )
 def test_pct_floors_to_one_decimal_never_rounding_up(value: float | None, shown: str) -> None:
     assert fmt.pct(value) == shown
@@ -18,10 +27,18 @@ def test_pct_floors_to_one_decimal_never_rounding_up(value: float | None, shown:
 
 @pytest.mark.parametrize(
     ("value", "shown", "direction"),
-    [(-2.35, "-2.4", "down"), (-0.04, "-0.1", "down"), (0.04, "±0.0", "flat"), (0.0, "±0.0", "flat"),
-     (1.26, "+1.2", "up"), (None, "—", "none")],
+    [
+        (-2.35, "-2.4", "down"),
+        (-0.04, "-0.1", "down"),
+        (0.04, "±0.0", "flat"),
+        (0.0, "±0.0", "flat"),
+        (1.26, "+1.2", "up"),
+        (None, "—", "none"),
+    ],
 )
-def test_delta_is_floored_and_its_direction_matches_the_text(value: float | None, shown: str, direction: str) -> None:
+def test_delta_is_floored_and_its_direction_matches_the_text(
+    value: float | None, shown: str, direction: str
+) -> None:
     assert fmt.delta(value) == shown
     assert fmt.delta_dir(value) == direction
 

@@ -7,10 +7,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest_report import FAILING_FILE, HOSTILE, REQUIREMENTS, make_history, make_record, write_sources
 
 from mcptest.report import render_pages, write_html
 from mcptest.report.views import file_page
+from tests.conftest_report import (
+    FAILING_FILE,
+    HOSTILE,
+    REQUIREMENTS,
+    make_history,
+    make_record,
+    write_sources,
+)
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -82,8 +89,11 @@ def test_summary_shows_overall_coverage_deltas_outcomes_suites_and_bridges(pages
 
 
 def test_failing_file_shows_its_required_value_and_negative_delta(pages: dict[str, str]) -> None:
-    row = re.search(r'<tr class="fail"><td class="mono"><a href="[^"]+">' + re.escape(FAILING_FILE) + r"</a>.*?</tr>",
-                    pages["files.html"], re.S)
+    row = re.search(
+        r'<tr class="fail"><td class="mono"><a href="[^"]+">' + re.escape(FAILING_FILE) + r"</a>.*?</tr>",
+        pages["files.html"],
+        re.S,
+    )
     assert row, "the failing file has a marked row"
     cells, _ = text_of(row.group(0))
     assert "77.7%" in cells and "66.6%" in cells
@@ -248,7 +258,9 @@ def test_run_without_coverage_says_so() -> None:
 
 
 def test_templates_dir_overrides_one_template_and_keeps_the_rest(tmp_path: Path) -> None:
-    (tmp_path / "trend.html").write_text('{% extends "base.html" %}{% block content %}CUSTOM {{ "<b>" }}{% endblock %}')
+    (tmp_path / "trend.html").write_text(
+        '{% extends "base.html" %}{% block content %}CUSTOM {{ "<b>" }}{% endblock %}'
+    )
     pages = render_pages(make_record(), templates_dir=tmp_path)
     assert "CUSTOM &lt;b&gt;" in pages["trend.html"]  # autoescape applies to custom templates too
     assert "FAILED · suite unit" in pages["index.html"]

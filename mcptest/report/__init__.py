@@ -75,8 +75,13 @@ def write_html(
     """
     if str(out_dir) == STDOUT:
         raise ReportError("the HTML report is a folder of pages and cannot go to stdout")
-    pages = render_pages(record, history=history, requirements=requirements,
-                         templates_dir=templates_dir, source_root=source_root)
+    pages = render_pages(
+        record,
+        history=history,
+        requirements=requirements,
+        templates_dir=templates_dir,
+        source_root=source_root,
+    )
     return _write_pages(Path(out_dir), pages)
 
 
@@ -131,7 +136,9 @@ def render_reports(
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ReportError(f"unknown report format {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}")
+        raise ReportError(
+            f"unknown report format {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}"
+        )
     outputs = dict(outputs or {})
     extra = set(outputs) - set(FORMATS)
     if extra:
@@ -146,8 +153,13 @@ def render_reports(
     rendered: dict[str, str | dict[str, str]] = {}
     for f in dict.fromkeys(formats):
         if f == "html":
-            rendered[f] = render_pages(record, history=history, requirements=requirements,
-                                       templates_dir=templates_dir, source_root=source_root)
+            rendered[f] = render_pages(
+                record,
+                history=history,
+                requirements=requirements,
+                templates_dir=templates_dir,
+                source_root=source_root,
+            )
         elif f == "json":
             rendered[f] = render_json(record)
         elif f == "markdown":

@@ -39,7 +39,10 @@ def num1(value: float | None) -> str:
 
 
 def delta(value: float | None) -> str:
-    """A coverage delta in percentage points, floored: ``+1.2``, ``-0.1``, ``±0.0``; ``-`` with no baseline."""
+    """A delta in percentage points, floored (never looks better than it is): ``+1.2``, ``-0.1``, ``±0.0``.
+
+    ``—`` when there is no baseline.
+    """
     if value is None or not math.isfinite(value):
         return "—"
     shown = floor1(value)
@@ -72,6 +75,22 @@ def duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes} m {secs:02d} s"
+
+
+def ranges(numbers: list[int] | None) -> str:
+    """Line numbers as ranges: ``[1, 2, 3, 7, 9, 10]`` -> ``1-3, 7, 9-10``."""
+    parts: list[str] = []
+    start = prev = None
+    for n in sorted(numbers or []):
+        if prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = n
+    if start is not None:
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+    return ", ".join(parts)
 
 
 def sort_key(value: float | None) -> str:

@@ -26,7 +26,9 @@ def default_templates_dir() -> Path:
     for candidate in (package / "templates", package.parent / "templates"):
         if (candidate / "base.html").is_file():
             return candidate
-    raise FileNotFoundError(f"the report templates are missing (looked in {package}/templates and ../templates)")
+    raise FileNotFoundError(
+        f"the report templates are missing (looked in {package}/templates and ../templates)"
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -57,6 +59,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
         arrow=fmt.arrow,
         duration=fmt.duration,
         sortv=fmt.sort_key,
+        ranges=fmt.ranges,
         first_line=fmt.first_line,
         strip_ansi=fmt.strip_ansi,
         md=fmt.md_text,
@@ -66,13 +69,17 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 
 
 @functools.lru_cache(maxsize=8)
-def _script(templates_dir: Path | None) -> tuple[Markup, str]:
-    """The sort script and its CSP hash: only this exact script may run in the pages."""
+def _assets(templates_dir: Path | None) -> tuple[Markup, Markup, str]:
+    """The stylesheet, the sort script and the script's CSP hash: only this exact script may run.
+
+    Both are static files inlined in every page (the report must work offline, from any folder).
+    """
     env = environment(templates_dir)
     assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, "sort.js")
-    digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
-    return Markup(source), f"sha256-{digest}"
+    style, _, _ = env.loader.get_source(env, "style.css")
+    script, _, _ = env.loader.get_source(env, "sort.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return Markup(style), Markup(script), f"sha256-{digest}"
 
 
 def render_pages(
@@ -85,7 +92,7 @@ def render_pages(
 ) -> dict[str, str]:
     """Every page of the report as ``{relative path: html}``; nothing is written here."""
     env = environment(templates_dir)
-    script, script_hash = _script(templates_dir)
+    style, script, script_hash = _assets(templates_dir)
     gates = views.Gates(record.verdicts)
     files = views.file_rows(record, gates)
     tests = views.test_rows(record)
@@ -94,6 +101,7 @@ def render_pages(
     trend = views.trend_chart(history, record)
     common: dict[str, Any] = {
         "record": record,
+        "style": style,
         "script": script,
         "script_hash": script_hash,
         "has_requirements": has_reqs,
@@ -108,15 +116,31 @@ def render_pages(
         pages[name] = env.get_template(template).render(common, base=base, page=name, **context)
 
     for row in files:
-        page(row.href, "file.html", row=row, source=views.source_view(row.file, source_root),
-             missing_branches=[views.parse_branch(b) for b in row.file.missing_branches])
+        page(
+            row.href,
+            "file.html",
+            row=row,
+            source=views.source_view(row.file, source_root),
+            missing_branches=[views.parse_branch(b) for b in row.file.missing_branches],
+        )
     page("files.html", "files.html", files=files)
-    page("tests.html", "tests.html", tests=tests, slowest=views.slowest_tests(tests),
-         failing=failing, flaky=views.flaky_tests(tests))
+    page(
+        "tests.html",
+        "tests.html",
+        tests=tests,
+        slowest=views.slowest_tests(tests),
+        failing=failing,
+        flaky=views.flaky_tests(tests),
+    )
     page("trend.html", "trend.html", trend=trend, history=list(reversed(trend.points)) if trend else [])
     if has_reqs:
-        page("requirements.html", "requirements.html", requirements=reqs, listed=bool(requirements),
-             uncovered=[r for r in reqs if r.state == "uncovered"])
+        page(
+            "requirements.html",
+            "requirements.html",
+            requirements=reqs,
+            listed=bool(requirements),
+            uncovered=[r for r in reqs if r.state == "uncovered"],
+        )
     page(
         INDEX,
         "index.html",

@@ -45,8 +45,15 @@ def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) 
 
 
 def _testcase(parent: ET.Element, test: TestCase) -> None:
-    case = _el(parent, "testcase", classname=classname(test), name=test.name, file=test.file,
-               line=test.line, time=_secs(test.duration))
+    case = _el(
+        parent,
+        "testcase",
+        classname=classname(test),
+        name=test.name,
+        file=test.file,
+        line=test.line,
+        time=_secs(test.duration),
+    )
     message = test.message or ""
     detail = test.longrepr or test.message
     if test.outcome == "failed":
@@ -58,26 +65,58 @@ def _testcase(parent: ET.Element, test: TestCase) -> None:
     elif test.outcome == "xfailed":
         _el(case, "skipped", detail, message=message or "expected failure", type="pytest.xfail")
     if test.flaky or len(test.attempts) > 1:
-        lines = [f"attempt {i}: {a.outcome} in {a.duration:.3f}s" + (f": {a.message}" if a.message else "")
-                 for i, a in enumerate(test.attempts, start=1)]
+        lines = [
+            f"attempt {i}: {a.outcome} in {a.duration:.3f}s" + (f": {a.message}" if a.message else "")
+            for i, a in enumerate(test.attempts, start=1)
+        ]
         _el(case, "system-out", ("flaky: " if test.flaky else "") + "\n".join(lines))
 
 
-def _suite(root: ET.Element, name: str, tests: int, failures: int, errors: int, skipped: int,
-           time: float, timestamp: str | None) -> ET.Element:
-    return _el(root, "testsuite", name=name, tests=tests, failures=failures, errors=errors,
-               skipped=skipped, time=_secs(time), timestamp=timestamp)
+def _suite(
+    root: ET.Element,
+    name: str,
+    tests: int,
+    failures: int,
+    errors: int,
+    skipped: int,
+    time: float,
+    timestamp: str | None,
+) -> ET.Element:
+    return _el(
+        root,
+        "testsuite",
+        name=name,
+        tests=tests,
+        failures=failures,
+        errors=errors,
+        skipped=skipped,
+        time=_secs(time),
+        timestamp=timestamp,
+    )
 
 
 def _suite_element(root: ET.Element, suite: SuiteResult) -> None:
     c = suite.counts
     preflight = suite.status == "not-run" and bool(suite.problems)
-    el = _suite(root, suite.name, c.total + preflight, c.failed + preflight, c.error,
-                c.skipped + c.xfailed, suite.duration, suite.started_at)
+    el = _suite(
+        root,
+        suite.name,
+        c.total + preflight,
+        c.failed + preflight,
+        c.error,
+        c.skipped + c.xfailed,
+        suite.duration,
+        suite.started_at,
+    )
     if preflight:
         case = _el(el, "testcase", classname=f"mcptest.{suite.name}", name="preflight", time="0.000")
-        _el(case, "failure", "\n".join(suite.problems), message="suite not run: " + "; ".join(suite.problems),
-            type="preflight")
+        _el(
+            case,
+            "failure",
+            "\n".join(suite.problems),
+            message="suite not run: " + "; ".join(suite.problems),
+            type="preflight",
+        )
     for test in suite.tests:
         _testcase(el, test)
 
@@ -89,24 +128,42 @@ def _bridges_element(root: ET.Element, probes: Iterable[BridgeProbe], timestamp:
     slowest = max(((p.response_time_ms or 0.0) for p in probes), default=0.0)
     el = _suite(root, "mcptest.bridges", len(probes), len(bad), 0, 0, slowest / 1000, timestamp)
     for p in probes:
-        case = _el(el, "testcase", classname="mcptest.bridges", name=p.name,
-                   time=_secs((p.response_time_ms or 0.0) / 1000))
+        case = _el(
+            el,
+            "testcase",
+            classname="mcptest.bridges",
+            name=p.name,
+            time=_secs((p.response_time_ms or 0.0) / 1000),
+        )
         if p.status not in p.accepted:
             text = f"{p.url}: {p.status}" + (f" (HTTP {p.http_status})" if p.http_status else "")
             text += f"; accepted: {', '.join(p.accepted)}" + (f"; {p.reason}" if p.reason else "")
-            _el(case, "failure", text, message=f"bridge {p.name} is {p.status}: {p.reason}".rstrip(": "),
-                type="bridge")
+            _el(
+                case,
+                "failure",
+                text,
+                message=f"bridge {p.name} is {p.status}: {p.reason}".rstrip(": "),
+                type="bridge",
+            )
 
 
 def _gates_element(root: ET.Element, verdicts: Iterable[Verdict], timestamp: str | None) -> None:
     verdicts = list(verdicts)
-    el = _suite(root, "mcptest.gates", len(verdicts), sum(not v.passed for v in verdicts), 0, 0, 0.0, timestamp)
+    el = _suite(
+        root, "mcptest.gates", len(verdicts), sum(not v.passed for v in verdicts), 0, 0, 0.0, timestamp
+    )
     for v in verdicts:
-        case = _el(el, "testcase", classname=f"mcptest.gates.{v.kind}", name=f"{v.target} {v.metric}",
-                   time="0.000")
+        case = _el(
+            el, "testcase", classname=f"mcptest.gates.{v.kind}", name=f"{v.target} {v.metric}", time="0.000"
+        )
         if not v.passed:
-            _el(case, "failure", v.message or None, message=v.message or f"{v.kind} {v.target} {v.metric}",
-                type=v.kind)
+            _el(
+                case,
+                "failure",
+                v.message or None,
+                message=v.message or f"{v.kind} {v.target} {v.metric}",
+                type=v.kind,
+            )
 
 
 def render_junit(record: RunRecord) -> str:

@@ -24,19 +24,23 @@ def render_markdown(
     failed_verdicts = [v for v in record.verdicts if not v.passed]
     failing_files = [r for r in views.file_rows(record, gates) if r.gate.failed]
     reqs = views.requirement_rows(tests, requirements)
-    text = environment(templates_dir).get_template("summary.md").render(
-        record=record,
-        cov=record.coverage,
-        version=mcptest.__version__,
-        failed_verdicts=failed_verdicts[:MAX_ITEMS],
-        failed_more=max(0, len(failed_verdicts) - MAX_ITEMS),
-        suites=views.suite_rows(record, gates),
-        failing_files=failing_files[:MAX_ITEMS],
-        files_more=max(0, len(failing_files) - MAX_ITEMS),
-        failing=failing[:MAX_ITEMS],
-        failing_more=max(0, len(failing) - MAX_ITEMS),
-        flaky=views.flaky_tests(tests)[:MAX_ITEMS],
-        bad_bridges=[b for b in record.bridges if b.status not in b.accepted],
-        uncovered=[r for r in reqs if r.state == "uncovered"],
+    text = (
+        environment(templates_dir)
+        .get_template("summary.md")
+        .render(
+            record=record,
+            cov=record.coverage,
+            version=mcptest.__version__,
+            failed_verdicts=failed_verdicts[:MAX_ITEMS],
+            failed_more=max(0, len(failed_verdicts) - MAX_ITEMS),
+            suites=views.suite_rows(record, gates),
+            failing_files=failing_files[:MAX_ITEMS],
+            files_more=max(0, len(failing_files) - MAX_ITEMS),
+            failing=failing[:MAX_ITEMS],
+            failing_more=max(0, len(failing) - MAX_ITEMS),
+            flaky=views.flaky_tests(tests)[:MAX_ITEMS],
+            bad_bridges=[b for b in record.bridges if b.status not in b.accepted],
+            uncovered=[r for r in reqs if r.state == "uncovered"],
+        )
     )
     return text

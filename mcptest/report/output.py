@@ -1,11 +1,11 @@
-"""The one place that writes report files: folders created, every file replaced atomically, ``-`` is stdout."""
+"""The one place that writes report files: folders created, each file replaced atomically, ``-`` is stdout."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
@@ -31,11 +31,12 @@ def atomic_write(path: Path, data: bytes) -> Path:
     interrupted process, which is what happens to test runs, and keeps 2,000 pages fast.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # O_EXCL: never write through a file someone else made; 0o644 (minus umask): reports are read by others.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read by others
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -299,8 +299,18 @@ def trend_chart(history: Sequence[RunRecord], current: RunRecord | None) -> Tren
         x = round(left + (step * i if len(runs) > 1 else plot_w / 2), 1)
         y_tests = round(top + plot_h * (1 - r.counts.total / tests_max), 1)
         points.append(
-            TrendPoint(r.id, r.started_at, line, branch, r.counts.total, r.complete, x,
-                       y_pct(line), y_pct(branch), y_tests)
+            TrendPoint(
+                r.id,
+                r.started_at,
+                line,
+                branch,
+                r.counts.total,
+                r.complete,
+                x,
+                y_pct(line),
+                y_pct(branch),
+                y_tests,
+            )
         )
 
     def path(coords: Iterable[tuple[float, float | None]]) -> str:
@@ -315,11 +325,21 @@ def trend_chart(history: Sequence[RunRecord], current: RunRecord | None) -> Tren
         return " ".join(parts)
 
     pct_ticks = [(v, round(top + plot_h * (1 - v / 100), 1)) for v in (0, 25, 50, 75, 100)]
-    tests_ticks = [(v, round(top + plot_h * (1 - v / tests_max), 1)) for v in sorted({0, tests_max // 2, tests_max})]
+    tests_ticks = [
+        (v, round(top + plot_h * (1 - v / tests_max), 1)) for v in sorted({0, tests_max // 2, tests_max})
+    ]
     return TrendChart(
-        width, height, left, right, top, bottom, points,
+        width,
+        height,
+        left,
+        right,
+        top,
+        bottom,
+        points,
         path((p.x, p.y_line) for p in points),
         path((p.x, p.y_branch) for p in points),
         path((p.x, p.y_tests) for p in points),
-        pct_ticks, tests_ticks, tests_max,
+        pct_ticks,
+        tests_ticks,
+        tests_max,
     )
