@@ -138,13 +138,13 @@ def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
         out.print("Slowest tests: " + ", ".join(f"{escape(t.nodeid)} {t.duration:.2f}s" for t in tests))
     for s in record.suites:
         for problem in s.problems:
-            out.print(f"[yellow]suite {escape(s.name)}: {escape(problem)}[/yellow]")
+            out.print(f"[yellow]suite {escape(s.name)}: {escape(problem)}[/yellow]", soft_wrap=True)
     for warning in record.warnings:
-        out.print(f"[yellow]warning: {escape(warning)}[/yellow]")
+        out.print(f"[yellow]warning: {escape(warning)}[/yellow]", soft_wrap=True)
     if record.reasons:
         out.print("[bold red]Failed:[/bold red]")
         for reason in record.reasons:
-            out.print(f"  [red]✗[/red] {escape(reason)}")
+            out.print(f"  [red]✗[/red] {escape(reason)}", soft_wrap=True)
     name, meaning = exitcodes.DESCRIPTIONS.get(record.exit_code, (f"exit-{record.exit_code}", ""))
     state = "complete" if record.complete else "INCOMPLETE"
     colour = "green" if record.exit_code == exitcodes.OK else "red"
