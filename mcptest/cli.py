@@ -40,6 +40,15 @@ config_app = typer.Typer(name="config", help="Check and show the resolved config
 app.add_typer(baseline_app)
 app.add_typer(config_app)
 
+
+def _mount() -> None:
+    from mcptest.cli_bridges import app as bridges_app
+
+    app.add_typer(bridges_app)
+
+
+_mount()
+
 _state: dict[str, Any] = {"debug": False}
 
 ConfigOpt = Annotated[
@@ -332,6 +341,47 @@ def init(
         raise UsageError(f"{target} already exists; use --force to overwrite it")
     atomic_write_text(target, starter_config(directory))
     typer.echo(f"Wrote {target}; check it with: mcptest config check -c {target}")
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+@app.command()
+def audit(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    gate: Annotated[bool, typer.Option(
+        "--gate", help="Exit 1 (tests-failed) when there is any finding, for use as a CI step.")] = False,
+    config_path: ConfigOpt = None,
+) -> None:
+    """Read the suites' source and list tests that cannot fail or are not run.
+
+    Rules: tests with no assertion, assertions that cannot fail, empty tests, placeholder fixtures,
+    test files no suite collects, sleeps in unit suites, unconditional skips, names that break the
+    test_<feature>_<scenario>_<expected> convention. Silence a rule on a line with a comment
+    '# mcptest: ignore[RULE]'.
+
+    Example: mcptest audit --gate
+    """
+    import json
+
+    from rich.markup import escape
+
+    from mcptest.audit import audit_config
+
+    config = _load(config_path)
+    result = audit_config(config)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        out = _console()
+        for finding in result.findings:
+            out.print(f"{escape(finding.file)}:{finding.line}: [bold]{finding.rule}[/bold] {escape(finding.reason)}",
+                      soft_wrap=True)
+        counts = ", ".join(f"{rule} {n}" for rule, n in result.counts.items() if n)
+        out.print(f"{len(result.findings)} finding(s) in {result.files_scanned} file(s)"
+                  + (f" ({counts})" if counts else "") + (f"; {result.suppressed} silenced" if result.suppressed
+                                                          else ""))
+    raise typer.Exit(exitcodes.TESTS_FAILED if gate and not result.ok else exitcodes.OK)
 
 
 # --- reports --------------------------------------------------------------------------------------

@@ -7,8 +7,27 @@ from mcptest.runner import PreflightOutcome, RunOptions
 
 
 def hook(config: Config, suite: SuiteConfig, options: RunOptions) -> PreflightOutcome:
-    """Check the bridges ``suite`` requires; problems mean the suite must not run."""
+    """Check the bridges ``suite`` requires, starting missing ones unless --no-start; problems stop the suite.
+
+    Bridges started here are stopped by the returned ``close`` when the run ends (also on errors and
+    interrupts: the runner calls it from a ``finally``).
+    """
     from mcptest import bridges
 
-    result = bridges.preflight(config, suite.requires, wait=options.wait)
-    return PreflightOutcome(probes=list(result.probes), problems=list(result.reasons))
+    starter = None
+    if options.start_bridges and any(config.bridges[name].start for name in suite.requires):
+        starter = bridges.BridgeStarter(log_dir=config.report_dir / "bridges", cwd=config.root)
+    try:
+        result = bridges.preflight(config, suite.requires, wait=options.wait, starter=starter,
+                                   required_by=[suite.name])
+    except BaseException:
+        if starter is not None:
+            starter.stop()
+        raise
+    problems = list(result.reasons)
+    if not options.start_bridges:
+        for probe in result.probes:
+            if not bridges.is_accepted(probe) and config.bridges[probe.name].start:
+                problems.append(f"bridge {probe.name} was not started because of --no-start")
+    return PreflightOutcome(probes=list(result.probes), problems=problems,
+                            close=starter.stop if starter is not None else None)
