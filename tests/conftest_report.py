@@ -306,7 +306,7 @@ def make_history(n: int = 8) -> list[RunRecord]:
         assert r.coverage is not None
         r.started_at = f"2025-10-0{i + 1}T09:00:00Z"
         r.coverage.overall = totals(400, 280 + 7 * i, 120, 70 + 2 * i)
-        r.counts = Counts(passed=40 + 3 * i)
+        r.counts = Counts(passed=3 + i // 2, failed=i % 2)
         runs.append(r)
     return runs
 
