@@ -105,7 +105,7 @@ def install_bridges(
 
 @contextmanager
 def mock_bridges(clock: FakeClock | None = None) -> Iterator[MockBridges]:
-    """Context manager for a test: both bridges mocked, every other URL refused by requests-mock."""
+    """Context manager for a test: both bridges mocked; any other URL raises requests-mock's NoMockAddress."""
     with requests_mock.Mocker() as mocker:
         bridges = install_bridges(mocker, clock)
         try:
