@@ -147,7 +147,7 @@ def run(
     _print_record(out, record)
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
     if formats:
-        _write_reports(out, config, record, formats, None, None)
+        _write_reports(out, config, record, formats, None)
     raise typer.Exit(record.exit_code)
 
 
@@ -388,7 +388,7 @@ def audit(
 
 
 def _write_reports(out: Console, config: Config, record: RunRecord, formats: list[str], output: Path | None,
-                   against: RunRecord | None) -> list[Path]:
+                   outputs: dict[str, Path | str] | None = None) -> list[Path]:
     from mcptest import report as report_pkg
     from mcptest.history import History
 
@@ -397,10 +397,88 @@ def _write_reports(out: Console, config: Config, record: RunRecord, formats: lis
     templates = (config.root / config.report.templates) if config.report.templates else None
     paths: list[Path] = report_pkg.render_reports(
         record, formats, target, history=history.all_runs(limit=50), requirements=config.report.requirements,
-        templates_dir=templates, source_root=config.root, against=against)
+        templates_dir=templates, source_root=config.root, outputs=outputs)
     for path in paths:
-        out.print(f"Wrote {path}")
+        out.print(f"Wrote {path}", soft_wrap=True)
+    if "markdown" in formats and os.environ.get("GITHUB_STEP_SUMMARY"):
+        summary = next((p for p in paths if p.suffix == ".md"), None)
+        if summary is not None:
+            report_pkg.append_step_summary(summary.read_text(encoding="utf-8"))
+            out.print("Appended the Markdown summary to $GITHUB_STEP_SUMMARY")
     return paths
+
+
+@app.command()
+def report(
+    html: Annotated[bool, typer.Option("--html", help="Write the HTML report (the default when no format is given).")
+                    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Write the JSON record.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write the Markdown summary (for PR comments).")
+                        ] = False,
+    junit: Annotated[bool, typer.Option("--junit", help="Write JUnit XML (xunit2) for Jenkins and GitLab.")] = False,
+    run_id: Annotated[str | None, typer.Option("--run", help="Render this run id (default: latest.json).")] = None,
+    against: Annotated[str, typer.Option(
+        "--against", help="Deltas against 'baseline', 'previous' (the run before it) or a record FILE.")
+    ] = "baseline",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Output folder (default: <report dir>/report); '-' prints a single text format.")
+    ] = None,
+    config_path: ConfigOpt = None,
+) -> None:
+    """Render reports from a stored run record, with no re-run.
+
+    Examples:
+
+      mcptest report --html
+
+      mcptest report --markdown -o - --against previous
+
+      mcptest report --junit --run 20260101T120000000000Z-abc123
+    """
+    from mcptest import covdata
+    from mcptest.history import History
+
+    config = _load(config_path)
+    history = History(config.report_dir)
+    record = history.get(run_id) if run_id else history.latest()
+    err = _console(stderr=True)
+    if record is None:
+        for warning in history.warnings:
+            err.print(f"mcptest: warning: {warning}", soft_wrap=True)
+        what = f"run {run_id}" if run_id else "latest run"
+        raise UsageError(f"no readable {what} in {config.report_dir}; run 'mcptest run SUITE' first")
+    if against == "baseline":
+        base = history.baseline()
+    elif against == "previous":
+        base = history.previous(record)
+    else:
+        path = Path(against)
+        if not path.is_file():
+            raise UsageError(f"--against: {against!r} is not 'baseline', 'previous' or an existing record file")
+        loaded = history.read(path, "record")
+        if loaded.record is None:
+            raise UsageError(loaded.warning or f"--against: {against} is not a run record")
+        base = loaded.record
+    for warning in history.warnings:
+        err.print(f"mcptest: warning: {warning}", soft_wrap=True)
+    if record.coverage is not None:
+        covdata.apply_deltas(record.coverage, base.coverage if base else None, base.id if base else None)
+    formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
+    formats = formats or ["html"]
+    outputs: dict[str, Path | str] | None = None
+    if output is not None and str(output) == "-":
+        if len(formats) != 1 or formats[0] == "html":
+            raise UsageError("-o - prints one text format: use it with exactly one of --json, --markdown, --junit")
+        outputs = {formats[0]: "-"}
+        output = None
+    paths = _write_reports(err if outputs else _console(), config, record, formats, output, outputs)
+    if open_browser:
+        import webbrowser
+
+        index = next((p for p in paths if p.name == "index.html"), None)
+        if index is not None:
+            webbrowser.open(index.resolve().as_uri())
 
 
 def main() -> NoReturn:

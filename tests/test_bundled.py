@@ -1,0 +1,86 @@
+"""The bundled target: mcptest run unit on a copy of the repository's orchestrator, suites and config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mcptest import exitcodes
+from mcptest.history import validate
+from projects import env, latest, mcptest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of what the README's main command uses, so runs here never touch the repository."""
+    root = tmp_path_factory.mktemp("bundled")
+    for name in ("whatsapp_mcp", "suites"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(REPO / "mcptest.yaml", root / "mcptest.yaml")
+    return root
+
+
+@pytest.fixture(scope="module")
+def unit_run(bundled: Path) -> tuple[int, str, dict]:
+    result = mcptest(bundled, "run", "unit", timeout=300)
+    return result.code, result.output, latest(bundled)
+
+
+def test_bundled_unit_suite_meets_every_gate_exits_ok(unit_run: tuple[int, str, dict]) -> None:
+    code, output, record = unit_run
+    assert code == exitcodes.OK, output
+    validate(record)
+    assert record["counts"]["failed"] == 0 and record["counts"]["passed"] >= 100
+    thresholds = [v for v in record["verdicts"] if v["kind"] == "threshold"]
+    targets = {v["target"] for v in thresholds}
+    assert {"overall", "file:whatsapp_mcp/routing.py", "file:whatsapp_mcp/sync.py",
+            "file:whatsapp_mcp/backends/health.py", "module:routing", "module:sync", "module:health"} <= targets
+    assert all(v["passed"] for v in thresholds)
+    assert record["suites"][0]["duration"] < 30  # the spec's budget for unit suites
+
+
+def test_bundled_tests_carry_requirement_ids_for_every_unit_fr(unit_run: tuple[int, str, dict]) -> None:
+    _, _, record = unit_run
+    covered = {req for t in record["suites"][0]["tests"] for req in t["requirements"]}
+    assert {f"FR-{n:03d}" for n in range(1, 31)} <= covered
+
+
+def test_bundled_numbers_equal_coverage_py_run_directly(bundled: Path, unit_run: tuple[int, str, dict]) -> None:
+    _, _, record = unit_run
+    data = bundled / "direct.coverage"
+    subprocess.run([sys.executable, "-m", "coverage", "run", f"--data-file={data}", "--branch",
+                    "--source=whatsapp_mcp", "-m", "pytest", "-q", "-p", "no:cacheprovider", "suites/unit"],
+                   cwd=bundled, env=env(), check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "coverage", "json", f"--data-file={data}", "-o", "direct.json"],
+                   cwd=bundled, env=env(), check=True, capture_output=True, timeout=120)
+    direct = json.loads((bundled / "direct.json").read_text())["files"]
+    ours = {f["path"]: f["totals"] for f in record["coverage"]["files"]}
+    assert set(ours) == set(direct)
+    for path, entry in direct.items():
+        s = entry["summary"]
+        assert (ours[path]["statements"], ours[path]["covered_lines"], ours[path]["branches"],
+                ours[path]["covered_branches"]) == (s["num_statements"], s["covered_lines"], s["num_branches"],
+                                                    s["covered_branches"]), path
+        assert ours[path]["percent"] == pytest.approx(s["percent_covered"])
+
+
+def test_bundled_without_routing_tests_exits_threshold(bundled: Path, unit_run: tuple[int, str, dict],
+                                                       tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(bundled, copy, ignore=shutil.ignore_patterns(".mcptest", "direct.*"))
+    (copy / "suites" / "unit" / "test_routing.py").unlink()
+    # the routing module names its test file; without it the config is rightly refused, so point it elsewhere
+    config = (copy / "mcptest.yaml").read_text().replace("tests: [suites/unit/test_routing.py]",
+                                                          "tests: [suites/unit]")
+    (copy / "mcptest.yaml").write_text(config)
+    result = mcptest(copy, "run", "unit", timeout=300)
+    assert result.code == exitcodes.THRESHOLD_MISSED, result.output
+    assert "whatsapp_mcp/routing.py line coverage" in result.stdout
+    assert "is below the required 80%" in result.stdout
