@@ -412,6 +412,7 @@ CREATE TABLE messages (
     chat_jid TEXT NOT NULL, id TEXT NOT NULL, sender TEXT, content TEXT, timestamp INTEGER NOT NULL,
     from_me INTEGER NOT NULL DEFAULT 0, is_read INTEGER NOT NULL DEFAULT 0, message_type TEXT,
     sync_source TEXT, PRIMARY KEY (chat_jid, id));
+CREATE INDEX messages_chat_time ON messages (chat_jid, timestamp);
 """
 
 
@@ -692,6 +693,7 @@ BAILEYS_SCHEMA = """
 CREATE TABLE messages (
     chat_jid TEXT NOT NULL, id TEXT NOT NULL, sender TEXT, content TEXT, timestamp_ms INTEGER NOT NULL,
     is_from_me INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chat_jid, id));
+CREATE INDEX messages_order ON messages (timestamp_ms, chat_jid, id);
 CREATE TABLE chats (jid TEXT PRIMARY KEY, name TEXT);
 CREATE TABLE history (
     chat_jid TEXT NOT NULL, id TEXT NOT NULL, sender TEXT, content TEXT, timestamp_ms INTEGER NOT NULL,
