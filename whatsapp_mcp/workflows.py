@@ -63,7 +63,11 @@ class HybridWorkflows:
     def mark_community_as_read_with_history(
         self, community_jid: str, timeout: float = 600.0
     ) -> WorkflowResult:
-        """Fetch older history of every group, sync the store to Go, then mark the community as read."""
+        """Fetch older history of every group, sync the store to Go, then mark the community as read.
+
+        The whole temporary store is synced (and cleared on success), not only these groups: the
+        Baileys ``/api/clear`` cannot clear one chat, so a narrower sync would leave the rest behind.
+        """
         started = self.clock()
         deadline = started + timeout
         result = WorkflowResult(WorkflowStatus.FAILED, community_jid)
