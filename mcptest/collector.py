@@ -172,6 +172,27 @@ def _message(report: pytest.TestReport) -> str | None:
     return _cut(text[-1]) if text else None
 
 
+_worker_coverage: Any = None
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """In an xdist worker, start coverage.py before the conftests import the code under test.
+
+    The controller runs under ``coverage run``; workers are fresh interpreters, so each measures itself
+    into ``<data file>.<suffix>`` and mcptest combines the parts when the suite ends.
+    """
+    global _worker_coverage
+    data_file = os.environ.get("MCPTEST_COV_DATA")
+    if not data_file or not os.environ.get("PYTEST_XDIST_WORKER") or _worker_coverage is not None:
+        return
+    import coverage
+
+    source = [s for s in os.environ.get("MCPTEST_COV_SOURCE", "").split(",") if s]
+    _worker_coverage = coverage.Coverage(data_file=data_file, data_suffix=True, config_file=True,
+                                         branch=os.environ.get("MCPTEST_COV_BRANCH") == "1", source=source or None)
+    _worker_coverage.start()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         ItemInfo(os.environ.get(_CONTEXTS) == "1", os.environ.get(_REQ_MARKER) or "req"), "mcptest-iteminfo")
@@ -184,6 +205,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    global _worker_coverage
     stream = getattr(config, "_mcptest_stream", None)
     if stream is not None:
         stream.close()
+    if _worker_coverage is not None:
+        _worker_coverage.stop()
+        _worker_coverage.save()
+        _worker_coverage = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import shlex
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,8 @@ TEST_TYPES = ("unit", "integration", "e2e", "custom")
 BRIDGE_STATES = ("ok", "degraded", "error", "unreachable")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_MAX_VALUES = 100_000  # keys and items after YAML aliases are expanded
 
 Path_ = tuple[str | int, ...]
 
@@ -56,9 +59,15 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
     if path.is_dir():
         raise ConfigError(f"config path {path} is a folder, not a file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"byte {raw[exc.start]:#04x} is not valid UTF-8; save the file as UTF-8",
+                          file=_display(path), line=line) from None
     return parse_config(text, path, environ=os.environ if environ is None else environ)
 
 
@@ -89,8 +98,12 @@ def _compose(text: str, display: str) -> tuple[Any, dict[Path_, int]]:
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(f"invalid YAML: {problem}", file=display, line=line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(f"invalid YAML: unacceptable character #x{exc.character:04x}", file=display,
+                          line=line) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=display, line=1) from None
+        raise ConfigError(f"invalid YAML: {exc}".splitlines()[0], file=display, line=1) from None
     except (ValueError, RecursionError) as exc:
         # yaml raises plain ValueError for some impossible scalars; report them like YAML errors
         raise ConfigError(f"invalid YAML: {exc}", file=display, line=1) from None
@@ -104,6 +117,9 @@ def _convert(node: yaml.Node, at: Path_, lines: dict[Path_, int], display: str, 
     lines[at] = node.start_mark.line + 1
     if depth > 50:
         raise ConfigError("nesting is too deep", file=display, line=lines[at])
+    if len(lines) > _MAX_VALUES:
+        raise ConfigError(f"more than {_MAX_VALUES} values (YAML aliases expanding too far?)", file=display,
+                          line=lines[at])
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -131,8 +147,11 @@ def _convert(node: yaml.Node, at: Path_, lines: dict[Path_, int], display: str, 
 def _scalar(node: yaml.Node, display: str) -> Any:
     try:
         return yaml.SafeLoader("").construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-        raise ConfigError(f"invalid value {node.value!r}: {exc}", file=display,
+    # PyYAML's constructors raise KeyError, IndexError or AttributeError for some explicitly tagged
+    # scalars (!!bool x, !!int '', !!timestamp x)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, LookupError, AttributeError) as exc:
+        problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+        raise ConfigError(f"invalid value {node.value!r}: {problem}".splitlines()[0], file=display,
                           line=node.start_mark.line + 1) from None
 
 
@@ -147,6 +166,7 @@ def dotted(at: Path_) -> str:
             out += f"[{part}]"
             continue
         text = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part) else '"' + part.replace('"', '\\"') + '"'
+        text = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text)  # keep the message one line
         out += ("." if out else "") + text
     return out
 
@@ -239,7 +259,10 @@ class _Validator:
         if value < low or (high is not None and value > high):
             rng = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
             self.fail(at, f"{show(value)} is not {rng}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            self.bad(at, value, "a number of a usable size")
 
     def boolean(self, at: Path_, value: Any) -> bool:
         if not isinstance(value, bool):
@@ -258,6 +281,8 @@ class _Validator:
             seconds = self.number(at, value, 0, None)
         if seconds <= 0:
             self.bad(at, value, "a duration greater than zero")
+        if not math.isfinite(seconds):
+            self.bad(at, value, "a finite duration")
         return seconds
 
     def name(self, at: Path_, value: str, what: str) -> str:
@@ -279,7 +304,11 @@ class _Validator:
         if Path(value).is_absolute():
             self.fail(at, f"{value!r} must be relative to the config file's folder")
         norm = Path(value).as_posix().rstrip("/") or "."
-        if must_exist and not is_glob(norm) and not (self.root / norm).exists():
+        if is_glob(norm):
+            problem = _glob_problem(norm)
+            if problem:
+                self.fail(at, f"{value!r} is not a valid glob: {problem}")
+        elif must_exist and not _exists(self.root / norm):
             self.fail(at, f"{value!r} does not exist under {self.root}")
         return norm
 
@@ -438,7 +467,7 @@ class _Validator:
 
     def check_sources(self, config: Config) -> None:
         for i, source in enumerate(config.source):
-            if not source_files(config.root, [source]) and not (config.root / source).exists():
+            if not source_files(config.root, [source]) and not _exists(config.root / source):
                 line = self.lines.get(("source", i)) or self.lines.get(("source",))
                 raise NoDataError(
                     f"{self.file}:{line}: source: {source!r} yields no coverage data: there is no such "
@@ -455,21 +484,48 @@ class _Validator:
                 self.fail(at, f"{pattern!r} matches no source file under source {config.source}")
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, but False for a name the OS refuses (too long, a NUL byte)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _glob_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be used as a glob (a bad character range, ...), or None when it can."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "possible nested set" would be a FutureWarning on every match
+        try:
+            glob_match(pattern, "")
+        except (re.error, FutureWarning) as exc:
+            return str(exc)
+    return None
+
+
+def _relative(path: Path, root: Path) -> Path:
+    """``path`` relative to ``root``, both resolved; with '..' parts when outside (a symlink, ../lib)."""
+    return Path(os.path.relpath(path.resolve(), root.resolve()))
+
+
 def source_files(root: Path, sources: list[str]) -> list[str]:
     """The .py files (relative posix paths) that the ``source`` entries name: folders, files or packages."""
     found: set[str] = set()
     for source in sources:
         base = root / source
-        if not base.exists() and re.fullmatch(r"[A-Za-z_][\w.]*", source):
+        if not _exists(base) and re.fullmatch(r"[A-Za-z_][\w.]*", source):
             base = root / source.replace(".", "/")
-            if not base.exists() and (root / (source.replace(".", "/") + ".py")).exists():
+            if not _exists(base) and _exists(root / (source.replace(".", "/") + ".py")):
                 base = root / (source.replace(".", "/") + ".py")
+        if not _exists(base):
+            continue
         if base.is_file() and base.suffix == ".py":
-            found.add(base.resolve().relative_to(root.resolve()).as_posix())
+            found.add(_relative(base, root).as_posix())
         elif base.is_dir():
             for file in base.rglob("*.py"):
-                rel = file.resolve().relative_to(root.resolve())
-                if any(part.startswith(".") or part in ("__pycache__", "node_modules") for part in rel.parts):
+                rel = _relative(file, root)
+                if any((part.startswith(".") and part != "..") or part in ("__pycache__", "node_modules")
+                       for part in rel.parts):
                     continue
                 found.add(rel.as_posix())
     return sorted(found)

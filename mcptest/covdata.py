@@ -32,12 +32,15 @@ def combine(data_files: Sequence[Path], out: Path) -> Path:
     """Merge several coverage data files (one per suite) into ``out``."""
     from coverage import CoverageData
 
-    combined = CoverageData(basename=str(out))
+    parts = []
     for path in data_files:
         if path.exists():
             part = CoverageData(basename=str(path))
             part.read()
-            combined.update(part)
+            parts.append(part)
+    combined = CoverageData(basename=str(out))
+    for part in parts:
+        combined.update(part)
     combined.write()
     return out
 

@@ -106,7 +106,8 @@ class Totals:
         line_pct = 100.0 * covered_lines / statements if statements else None
         branch_pct = 100.0 * covered_branches / branches if branches else None
         units = statements + branches
-        pct = 100.0 * (covered_lines + covered_branches) / units if units else None
+        # like coverage.py, a file with nothing to measure counts as fully covered in the combined figure
+        pct = 100.0 * (covered_lines + covered_branches) / units if units else 100.0
         return cls(statements, covered_lines, branches, covered_branches, line_pct, branch_pct, pct)
 
 
@@ -209,6 +210,7 @@ class Selection:
     contexts: bool = False
     preflight: bool = True
     partial: bool = False
+    workers: str | None = None
 
 
 @dataclass

@@ -207,7 +207,9 @@ def run_suite(config: Config, suite: SuiteConfig, paths: Sequence[str], options:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({"MCPTEST_EVENTS": str(events_file), "MCPTEST_CONTEXTS": "1" if options.contexts else "0",
-                "MCPTEST_REQ_MARKER": config.report.requirement_marker, "MCPTEST_SUITE": suite.name})
+                "MCPTEST_REQ_MARKER": config.report.requirement_marker, "MCPTEST_SUITE": suite.name,
+                "MCPTEST_COV_DATA": str(data_file), "MCPTEST_COV_SOURCE": ",".join(config.source),
+                "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0"})
     env.pop("COVERAGE_PROCESS_START", None)
     cmd = pytest_command(config, suite, paths, options, data_file)
     result = SuiteResult(name=suite.name, test_type=suite.test_type, paths=list(paths), status="incomplete",
@@ -246,6 +248,9 @@ def run_suite(config: Config, suite: SuiteConfig, paths: Sequence[str], options:
             _handle_event(run, suite.name, buffer, on_event)
     result.duration = time.monotonic() - start
     result.pytest_exit = proc.returncode
+    parts = sorted(workdir.glob(data_file.name + ".*"))
+    if parts:  # xdist workers measured themselves: fold their data into the suite's file
+        covdata.combine([data_file, *parts], data_file)
     _judge_process(run, proc.returncode)
     on_event("suite-end", {"suite": suite.name, "result": result})
     return run
@@ -369,7 +374,7 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
         exit_reason="interrupted",
         selection=Selection(suite=options.suite, modules=list(options.modules), keyword=options.keyword,
                             pytest_args=list(options.pytest_args), contexts=options.contexts,
-                            preflight=options.preflight,
+                            preflight=options.preflight, workers=options.workers,
                             partial=bool(options.modules or options.keyword or options.pytest_args)),
         meta=Meta(mcptest_version=__version__, python=platform.python_version(),
                   platform=f"{platform.system()} {platform.machine()}", command=list(options.command),

@@ -306,3 +306,18 @@ def test_record_json_is_stable_for_readers(tmp_path: Path) -> None:
     assert run_file.read_text() == path.read_text()
     assert not (tmp_path / ".mcptest" / "tmp").exists()  # temporary coverage data is cleaned up
     assert os.listdir(tmp_path / ".mcptest" / "logs")
+
+
+def test_run_parallel_workers_give_the_serial_numbers(tmp_path: Path) -> None:
+    make_project(tmp_path)
+    assert mcptest(tmp_path, "run", "unit").code == 0
+    serial = latest(tmp_path)
+    result = mcptest(tmp_path, "run", "unit", "-n", "2")
+    assert result.code == 0, result.output
+    parallel = latest(tmp_path)
+    assert parallel["selection"]["workers"] == "2" and parallel["counts"]["passed"] == 5
+    assert [f["totals"] for f in parallel["coverage"]["files"]] == [f["totals"] for f in serial["coverage"]["files"]]
+    assert sorted(t["nodeid"] for t in parallel["suites"][0]["tests"]) == sorted(
+        t["nodeid"] for t in serial["suites"][0]["tests"])
+    case = next(t for t in parallel["suites"][0]["tests"] if t["name"] == "test_sign_zero_zero")
+    assert case["file"] == "tests/test_calc.py" and case["line"] == 16  # metadata crosses from the workers
