@@ -93,7 +93,8 @@ def _main(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def run(
     ctx: typer.Context,
-    suite: Annotated[str, typer.Argument(help="Suite name from mcptest.yaml, or 'all' for every suite.")],
+    suite: Annotated[str, typer.Argument(help="Suite name from mcptest.yaml, or 'all' for every suite.",
+                                         metavar="SUITE")],
     module: Annotated[list[str] | None, typer.Option(
         "--module", "-m", help="Run only this module's tests and gate only its files (repeatable).")] = None,
     keyword: Annotated[str | None, typer.Option("-k", help="Only tests matching this pytest -k expression.")] = None,
@@ -497,13 +498,12 @@ def main() -> NoReturn:
     except KeyboardInterrupt:
         typer.echo("mcptest: interrupted", err=True)
         sys.exit(exitcodes.INTERRUPTED)
-    except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # command-line usage errors and anything unexpected
+        # typer ships click either as the click package or vendored; both have the same interface
+        if hasattr(exc, "show") and hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
             exc.show()
             sys.exit(exitcodes.CONFIG_ERROR)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             typer.echo("mcptest: interrupted", err=True)
             sys.exit(exitcodes.INTERRUPTED)
         if _state["debug"]:
