@@ -109,6 +109,12 @@ def run(
         "--wait", help="Seconds to wait for required bridges to become healthy.", min=0)] = 0.0,
     no_start: Annotated[bool, typer.Option(
         "--no-start", help="Do not start missing bridges with their configured 'start' command.")] = False,
+    repeat: Annotated[int, typer.Option(
+        "--repeat", help="Run the suite N times; a test whose outcome differs between runs is flaky.", min=1)] = 1,
+    random_order: Annotated[bool, typer.Option(
+        "--random-order", help="Shuffle the test order (a different order on each --repeat).")] = False,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of --random-order, to reproduce an order (default: a random seed, recorded).")] = None,
     html: Annotated[bool, typer.Option("--html", help="Also write the HTML report.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Also write the JSON report.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Also write the Markdown summary.")] = False,
@@ -127,6 +133,8 @@ def run(
 
       mcptest run all --html
 
+      mcptest run unit --repeat 3 --random-order
+
       mcptest run unit -- -x --maxfail=3
     """
     from mcptest.runner import RunOptions, execute
@@ -134,8 +142,8 @@ def run(
     config = _load(config_path)
     options = RunOptions(
         suite=suite, modules=list(module or []), keyword=keyword, pytest_args=list(ctx.args), contexts=contexts,
-        preflight=not no_preflight, wait=wait, start_bridges=not no_start, workers=workers,
-        command=["mcptest", *sys.argv[1:]],
+        preflight=not no_preflight, wait=wait, start_bridges=not no_start, workers=workers, repeat=repeat,
+        random_order=random_order, seed=seed, command=["mcptest", *sys.argv[1:]],
     )
     err = _console(stderr=True)
     progress = _Progress(err)
@@ -192,9 +200,16 @@ class _Progress:
             if self.live and not self.started:
                 self.progress.start()
                 self.started = True
+            if suite in self.tasks:
+                self.progress.remove_task(self.tasks[suite])
             self.tasks[suite] = self.progress.add_task(f"{suite}", total=None, failed="")
-            if not self.live:
-                self.console.print(f"mcptest: running suite {suite} ({' '.join(data.get('paths', []))})")
+            extra = ""
+            if data.get("repeat", 1) > 1:
+                extra += f", run {data['attempt'] + 1} of {data['repeat']}"
+            if data.get("seed") is not None:
+                extra += f", random order with --seed {data['seed']}"
+            if not self.live or extra:
+                self.console.print(f"mcptest: running suite {suite} ({' '.join(data.get('paths', []))}){extra}")
         elif kind == "collected":
             self.progress.update(self.tasks[suite], total=data["count"])
             if not self.live:

@@ -68,6 +68,13 @@ class Collector:
         state = self.pending.pop(nodeid, None)
         if state is None:
             return
+        if state["attempts"] and "setup" not in state["phases"]:
+            # pytest-rerunfailures finishes each attempt: only the teardown of a retried attempt is here,
+            # so keep the state until the attempt that decides the outcome has run
+            state["phases"] = {}
+            state["duration"] = 0.0
+            self.pending[nodeid] = state
+            return
         outcome, message, longrepr = _final(state["phases"])
         meta = state.get("meta") or {
             "file": location[0].replace(os.sep, "/"), "line": None if location[1] is None else location[1] + 1,
@@ -191,6 +198,16 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     _worker_coverage = coverage.Coverage(data_file=data_file, data_suffix=True, config_file=True,
                                          branch=os.environ.get("MCPTEST_COV_BRANCH") == "1", source=source or None)
     _worker_coverage.start()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``MCPTEST_RANDOM_SEED`` set, run the tests in a shuffled order that the seed reproduces."""
+    seed = os.environ.get("MCPTEST_RANDOM_SEED")
+    if seed is not None and seed != "":
+        import random
+
+        random.Random(int(seed)).shuffle(items)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -317,8 +317,8 @@ class _Validator:
     def config(self, data: Any, path: Path) -> Config:
         if data is None:
             self.fail((), "the file is empty; expected a mapping with at least 'source' and 'suites'")
-        top = self.mapping((), data, ("version", "source", "coverage", "modules", "suites", "bridges", "report"),
-                           ("source", "suites"))
+        top = self.mapping((), data, ("version", "source", "coverage", "modules", "suites", "bridges", "report",
+                                      "flaky", "audit", "mutation"), ("source", "suites"))
         version = 1
         if "version" in top:
             if top["version"] != 1 or isinstance(top["version"], bool):
@@ -344,9 +344,29 @@ class _Validator:
         report = self.report(top.get("report") or {})
         config = Config(path=path.resolve(), root=self.root, source=source, coverage=coverage, modules=modules,
                         suites=suites, bridges=bridges, report=report, version=version)
+        self.extras(config, top)
         self.check_sources(config)
         self.check_patterns(config)
         return config
+
+    def extras(self, config: Config, top: dict[str, Any]) -> None:
+        """The ``flaky``, ``audit`` and ``mutation`` sections."""
+        flaky = self.mapping(("flaky",), top.get("flaky") or {}, ("allow",))
+        if "allow" in flaky:
+            config.flaky_allow = self.strings(("flaky", "allow"), flaky["allow"], nonempty=False)
+        audit = self.mapping(("audit",), top.get("audit") or {}, ("gate", "naming"))
+        if "gate" in audit:
+            config.audit_gate = self.boolean(("audit", "gate"), audit["gate"])
+        if "naming" in audit:
+            naming = self.string(("audit", "naming"), audit["naming"], empty=True)
+            try:
+                re.compile(naming)
+            except re.error as exc:
+                self.fail(("audit", "naming"), f"{naming!r} is not a valid regular expression: {exc}")
+            config.audit_naming = naming
+        mutation = self.mapping(("mutation",), top.get("mutation") or {}, ("min_score",))
+        if "min_score" in mutation:
+            config.mutation_min_score = self.number(("mutation", "min_score"), mutation["min_score"], 0, 100)
 
     def coverage(self, value: Any) -> CoverageConfig:
         at: Path_ = ("coverage",)

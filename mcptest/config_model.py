@@ -102,6 +102,10 @@ class Config:
     bridges: dict[str, BridgeConfig] = field(default_factory=dict)
     report: ReportConfig = field(default_factory=ReportConfig)
     version: int = 1
+    flaky_allow: list[str] = field(default_factory=list)  # node ids or globs whose flakiness does not fail
+    audit_gate: bool = False
+    audit_naming: str | None = None  # None: the default convention; "" turns the naming rule off
+    mutation_min_score: float | None = None
 
     @property
     def report_dir(self) -> Path:

@@ -107,13 +107,14 @@ def coverage_tables(record: RunRecord) -> list[Table]:
 
 def tests_table(record: RunRecord) -> Table:
     table = Table(title="Tests", title_justify="left")
-    for col in ("Suite", "Status", "Passed", "Failed", "Errors", "Skipped", "xfail", "xpass", "Time", "Budget"):
+    for col in ("Suite", "Status", "Passed", "Failed", "Errors", "Flaky", "Skipped", "xfail", "xpass", "Time",
+                "Budget"):
         table.add_column(col, justify="left" if col in ("Suite", "Status") else "right")
     for s in record.suites:
         c = s.counts
         colour = {"passing": "green", "failing": "red"}.get(s.status, "yellow")
         table.add_row(escape(s.name), f"[{colour}]{s.status}[/{colour}]", str(c.passed), str(c.failed),
-                      str(c.error), str(c.skipped), str(c.xfailed), str(c.xpassed), f"{s.duration:.1f}s",
+                      str(c.error), f"[yellow]{c.flaky}[/yellow]" if c.flaky else "0", str(c.skipped), str(c.xfailed), str(c.xpassed), f"{s.duration:.1f}s",
                       f"{s.budget:g}s" if s.budget else "-")
     return table
 
@@ -136,6 +137,13 @@ def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
     tests = sorted(record.all_tests(), key=lambda t: t.duration, reverse=True)[:slowest]
     if tests:
         out.print("Slowest tests: " + ", ".join(f"{escape(t.nodeid)} {t.duration:.2f}s" for t in tests))
+    for t in record.all_tests():
+        if t.flaky:
+            runs = ", ".join(a.outcome for a in t.attempts)
+            out.print(f"[yellow]flaky: {escape(t.nodeid)} ({runs})[/yellow]", soft_wrap=True)
+            for i, a in enumerate(t.attempts, 1):
+                if a.message:
+                    out.print(f"    attempt {i}: {escape(a.message.splitlines()[0][:200])}", soft_wrap=True)
     for s in record.suites:
         for problem in s.problems:
             out.print(f"[yellow]suite {escape(s.name)}: {escape(problem)}[/yellow]", soft_wrap=True)

@@ -15,8 +15,9 @@ from typing import Any, TypeVar, Union
 
 SCHEMA_VERSION = 1
 
-#: Outcomes of one test, as pytest reports them (``error`` is a failure outside the test body).
-OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+#: Outcomes of one test, as pytest reports them (``error`` is a failure outside the test body), plus
+#: ``flaky``: a test whose attempts (reruns, ``--repeat``) did not all end the same way.
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "flaky")
 
 
 @dataclass
@@ -29,10 +30,11 @@ class Counts:
     skipped: int = 0
     xfailed: int = 0
     xpassed: int = 0
+    flaky: int = 0
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.error + self.skipped + self.xfailed + self.xpassed
+        return self.passed + self.failed + self.error + self.skipped + self.xfailed + self.xpassed + self.flaky
 
     @property
     def bad(self) -> int:
@@ -211,6 +213,9 @@ class Selection:
     preflight: bool = True
     partial: bool = False
     workers: str | None = None
+    repeat: int = 1
+    random_order: bool = False
+    seed: int | None = None
 
 
 @dataclass

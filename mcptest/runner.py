@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import secrets
+from fnmatch import fnmatch
 import json
 import os
 import platform
@@ -72,6 +74,9 @@ class RunOptions:
     wait: float = 0.0
     start_bridges: bool = True
     workers: str | None = None
+    repeat: int = 1
+    random_order: bool = False
+    seed: int | None = None
     command: list[str] = field(default_factory=list)
 
 
@@ -199,24 +204,26 @@ def _stop(proc: subprocess.Popen[bytes], first: signal.Signals, grace: float) ->
 
 
 def run_suite(config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions, workdir: Path,
-              log_file: Path, on_event: EventHandler) -> SuiteRun:
+              log_file: Path, on_event: EventHandler, *, attempt: int = 0, seed: int | None = None) -> SuiteRun:
     """Run one suite's pytest subprocess to the end (or its budget), streaming its events."""
-    data_file = workdir / f"{suite.name}.coverage"
-    events_file = workdir / f"{suite.name}.events.jsonl"
+    data_file = workdir / f"{suite.name}-{attempt}.coverage"
+    events_file = workdir / f"{suite.name}-{attempt}.events.jsonl"
     events_file.write_text("", encoding="utf-8")
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({"MCPTEST_EVENTS": str(events_file), "MCPTEST_CONTEXTS": "1" if options.contexts else "0",
                 "MCPTEST_REQ_MARKER": config.report.requirement_marker, "MCPTEST_SUITE": suite.name,
                 "MCPTEST_COV_DATA": str(data_file), "MCPTEST_COV_SOURCE": ",".join(config.source),
-                "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0"})
+                "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
+                "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed)})
     env.pop("COVERAGE_PROCESS_START", None)
     cmd = pytest_command(config, suite, paths, options, data_file)
     result = SuiteResult(name=suite.name, test_type=suite.test_type, paths=list(paths), status="incomplete",
                          started_at=now_iso(), budget=suite.budget, timeout=suite.timeout,
                          requires=list(suite.requires))
     run = SuiteRun(result=result, data_file=data_file, log_file=log_file)
-    on_event("suite-start", {"suite": suite.name, "paths": list(paths), "command": cmd})
+    on_event("suite-start", {"suite": suite.name, "paths": list(paths), "command": cmd, "attempt": attempt,
+                             "repeat": options.repeat, "seed": seed})
     start = time.monotonic()
     with open(log_file, "wb") as log, open(events_file, encoding="utf-8") as events:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
@@ -279,7 +286,8 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
             attempts=[Attempt(**a) for a in event.get("attempts") or []],
         )
         if case.attempts and len({a.outcome for a in case.attempts}) > 1:
-            case.flaky = True
+            case.flaky = True  # passed only after a rerun (pytest-rerunfailures): reported flaky, never passed
+            case.outcome = "flaky"
         run.result.tests.append(case)
         run.result.counts.add(case.outcome)
         on_event("test", {"suite": suite, "test": case, "counts": run.result.counts, "collected": run.collected})
@@ -309,7 +317,48 @@ def _judge_process(run: SuiteRun, code: int) -> None:
     result.status = "passing" if code == 0 and not result.counts.bad else "failing"
 
 
-def suite_verdicts(run: SuiteRun) -> list[Verdict]:
+def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
+    """One SuiteRun from several runs of the same suite (``--repeat``): a test whose attempts did not
+    all end the same way is ``flaky``, with every attempt (and its failure text) kept."""
+    first = runs[0]
+    result = first.result
+    by_id: dict[str, list[TestCase]] = {}
+    for run in runs:
+        for case in run.result.tests:
+            by_id.setdefault(case.nodeid, []).append(case)
+    tests: list[TestCase] = []
+    counts = Counts()
+    for cases in by_id.values():
+        merged = cases[0]
+        attempts: list[Attempt] = []
+        for case in cases:
+            attempts += case.attempts or [Attempt(case.outcome, case.duration, case.message)]
+        outcomes = {a.outcome for a in attempts}
+        merged.attempts = attempts
+        merged.duration = sum(a.duration for a in attempts) / len(attempts)
+        if len(outcomes) > 1:
+            merged.flaky = True
+            merged.outcome = "flaky"
+            failing = next((c for c in cases if c.outcome in ("failed", "error", "flaky")), None)
+            if failing is not None:
+                merged.message, merged.longrepr = failing.message, failing.longrepr
+        tests.append(merged)
+        counts.add(merged.outcome)
+    result.tests = tests
+    result.counts = counts
+    result.duration = sum(r.result.duration for r in runs)
+    result.problems = [p for r in runs for p in r.result.problems]
+    result.pytest_exit = next((r.result.pytest_exit for r in runs if r.result.pytest_exit), 0)
+    result.status = "incomplete" if not all(r.finished for r in runs) else (
+        "passing" if not counts.bad and not counts.flaky else "failing")
+    covdata.combine([r.data_file for r in runs], data_file)
+    return SuiteRun(result=result, data_file=data_file, log_file=first.log_file,
+                    collected=first.collected, finished=all(r.finished for r in runs),
+                    collect_errors=[e for r in runs for e in r.collect_errors],
+                    killed_for_budget=any(r.killed_for_budget for r in runs))
+
+
+def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Verdict]:
     """Verdicts of one suite: process health, collection, test outcomes, time budget."""
     r = run.result
     target = f"suite:{r.name}"
@@ -345,9 +394,15 @@ def suite_verdicts(run: SuiteRun) -> list[Verdict]:
                           if bad else "")))
     flaky = [t for t in r.tests if t.flaky]
     if flaky:
-        out.append(Verdict("flaky", target, "count", float(len(flaky)), 0, False, None,
-                           f"suite {r.name}: {len(flaky)} flaky test(s) passed only after a rerun: "
-                           + ", ".join(t.nodeid for t in flaky)[:300]))
+        blocking = [t for t in flaky if not any(t.nodeid == a or glob_match(a, t.nodeid) or fnmatch(t.nodeid, a)
+                                                for a in allowed_flaky)]
+        names = ", ".join(t.nodeid for t in (blocking or flaky))
+        if blocking:
+            message = (f"suite {r.name}: {len(blocking)} flaky test(s) (outcomes differ between attempts): "
+                       f"{names[:400]}")
+        else:
+            message = f"suite {r.name}: {len(flaky)} flaky test(s) allowed by flaky.allow: {names[:400]}"
+        out.append(Verdict("flaky", target, "count", float(len(blocking)), 0, not blocking, "flaky.allow", message))
     if r.budget is not None:
         ok = r.duration <= r.budget
         out.append(Verdict("budget", target, "duration", r.duration, r.budget, ok, f"suites.{r.name}.budget",
@@ -366,6 +421,10 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
     """Run the selected suites and return the record (also stored in the report folder)."""
     emit: EventHandler = on_event or (lambda kind, data: None)
     planned = plan(config, options)
+    if options.repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, not {options.repeat}")
+    if options.random_order and options.seed is None:
+        options.seed = secrets.randbelow(2**31)
     history = history or History(config.report_dir)
     run_id = new_run_id()
     started = time.monotonic()
@@ -374,7 +433,8 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
         exit_reason="interrupted",
         selection=Selection(suite=options.suite, modules=list(options.modules), keyword=options.keyword,
                             pytest_args=list(options.pytest_args), contexts=options.contexts,
-                            preflight=options.preflight, workers=options.workers,
+                            preflight=options.preflight, workers=options.workers, repeat=options.repeat,
+                            random_order=options.random_order, seed=options.seed,
                             partial=bool(options.modules or options.keyword or options.pytest_args)),
         meta=Meta(mcptest_version=__version__, python=platform.python_version(),
                   platform=f"{platform.system()} {platform.machine()}", command=list(options.command),
@@ -405,11 +465,20 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
                     verdicts += [Verdict("bridge", f"suite:{suite.name}", "status", None, None, False,
                                          f"suites.{suite.name}.requires", p) for p in outcome.problems]
                     continue
-            log = config.report_dir / "logs" / f"{run_id}-{suite.name}.log"
-            run = run_suite(config, suite, paths, options, workdir, log, emit)
+            attempts: list[SuiteRun] = []
+            for attempt in range(max(1, options.repeat)):
+                tag = f"-{attempt + 1}" if options.repeat > 1 else ""
+                log = config.report_dir / "logs" / f"{run_id}-{suite.name}{tag}.log"
+                seed = None if not options.random_order else (options.seed or 0) + attempt
+                attempts.append(run_suite(config, suite, paths, options, workdir, log, emit, attempt=attempt,
+                                          seed=seed))
+                if not attempts[-1].finished or attempts[-1].killed_for_budget:
+                    break
+            run = attempts[0] if len(attempts) == 1 else merge_attempts(attempts,
+                                                                          workdir / f"{suite.name}.coverage")
             runs.append(run)
             record.suites.append(run.result)
-            verdicts += suite_verdicts(run)
+            verdicts += suite_verdicts(run, config.flaky_allow)
         record.complete = all(r.finished and not r.killed_for_budget for r in runs)
         data_files = [r.data_file for r in runs if r.data_file.exists()]
         broken = [r.result.name for r in runs if not r.finished or r.killed_for_budget or r.result.pytest_exit == 4]
