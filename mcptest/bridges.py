@@ -11,6 +11,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -318,7 +319,7 @@ class BridgeStarter:
         """Run the start command in its own process group; return a problem sentence or None."""
         assert bridge.start is not None
         try:
-            argv = shlex.split(bridge.start)
+            argv = command_argv(bridge.start, bridge)
         except ValueError as exc:
             return f"start command {bridge.start!r} cannot be parsed: {exc}"
         if not argv:
@@ -380,7 +381,7 @@ class BridgeStarter:
         bridge = started.bridge
         assert bridge.stop is not None
         try:
-            argv = shlex.split(bridge.stop)
+            argv = command_argv(bridge.stop, bridge)
         except ValueError as exc:
             return f"bridge {bridge.name}: stop command cannot be parsed: {exc}"
         if not argv:
@@ -405,6 +406,52 @@ class BridgeStarter:
         if code != 0:
             return f"bridge {bridge.name}: stop command exited with code {code} (log {started.log_path})"
         return None
+
+
+def command_argv(command: str, bridge: BridgeConfig) -> list[str]:
+    """Split a start/stop command like a shell would and fill in its placeholders.
+
+    ``{python}`` becomes the interpreter running mcptest (so ``{python} -m mcptest sim go`` works when
+    ``mcptest`` is not on PATH, e.g. run as ``.venv/bin/mcptest``); ``{port}`` and ``{host}`` come from
+    the bridge's URL. Placeholders are replaced after splitting, so a path with spaces stays one argument.
+    """
+    parts = urlsplit(bridge.url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    values = {"{python}": sys.executable, "{port}": str(port), "{host}": parts.hostname or ""}
+    argv = shlex.split(command)
+    for i, arg in enumerate(argv):
+        for placeholder, value in values.items():
+            arg = arg.replace(placeholder, value)
+        argv[i] = arg
+    return argv
+
+
+def sim_call_count(bridge: BridgeConfig) -> int | None:
+    """Requests a mcptest simulator has served on bridge routes other than /health since it started.
+
+    Read from the simulator's ``GET /_sim/server``; the count survives ``/_sim/reset``, so diff two
+    readings around a suite. None when the bridge is not a simulator: unreachable, not 200, not JSON.
+    """
+    url = bridge.url.rstrip("/") + "/_sim/server"
+    try:
+        with requests.Session() as session:
+            session.trust_env = not _is_loopback(url)
+            response = session.get(url, timeout=(bridge.connect_timeout, bridge.read_timeout),
+                                   allow_redirects=False)
+            if response.status_code != 200:
+                return None
+            data = response.json()
+    except (requests.RequestException, ValueError):
+        return None
+    served = data.get("served") if isinstance(data, dict) else None
+    if not isinstance(served, int) or isinstance(served, bool) or served < 0:
+        return None
+    return served
 
 
 @contextlib.contextmanager

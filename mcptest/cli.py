@@ -382,10 +382,11 @@ def audit(
 
     from rich.markup import escape
 
-    from mcptest.audit import audit_config
+    from mcptest.runner import run_audit
 
     config = _load(config_path)
-    result = audit_config(config)
+    gate = gate or config.audit_gate
+    result = run_audit(config)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="bridges",
-    help="Check the backend bridges that suites require (the preflight of `mcptest run`, on its own).",
+    help="Check the backend bridges that suites require, and start or stop local bridge simulators.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -20,8 +20,7 @@ app = typer.Typer(
 
 @app.callback()
 def bridges() -> None:
-    """Check the backend bridges that suites require (the preflight of `mcptest run`, on its own)."""
-    # A callback keeps `bridges` a command group even while `check` is its only command.
+    """Check the backend bridges that suites require, and start or stop local bridge simulators."""
 
 
 _STYLES = {"ok": "green", "degraded": "yellow", "error": "red", "unreachable": "red"}
@@ -128,3 +127,134 @@ def _print_table(probes: list[BridgeProbe], reasons: list[str]) -> None:
         console.print(Text.assemble(("not accepted: ", "red"), reason), soft_wrap=True)
     if not reasons:
         console.print(Text(f"all {len(probes)} bridge(s) accepted", style="green"))
+
+
+NamesArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="NAME", show_default=False,
+                   help="Bridges as named under `bridges:` in the config (default: all of them)."),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("-c", "--config", metavar="PATH", show_default=False,
+                 help="Config file (default: mcptest.yaml in the current folder or its parents)."),
+]
+
+
+def _managed(config_path: Path | None, names: list[str] | None) -> tuple[Any, list[Any], Path]:
+    """The config, the selected bridges and the folder of the simulators' pid files and logs."""
+    from mcptest.bridges import select_bridges
+    from mcptest.config import load_config
+    from mcptest.errors import UsageError
+
+    config = load_config(config_path)
+    if not config.bridges:
+        raise UsageError(f"no bridges are configured in {config.path}")
+    return config, select_bridges(config, names or None), config.report_dir / "sims"
+
+
+def _fail(exc: Exception) -> NoReturn:
+    from mcptest.errors import McptestError
+
+    code = exc.exit_code if isinstance(exc, McptestError) else 4
+    typer.echo(f"mcptest: {exc}", err=True)
+    raise typer.Exit(code) from None
+
+
+@app.command("up")
+def up(
+    names: NamesArg = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", metavar="SECONDS", min=0,
+                     help="How long to wait for each started simulator to become healthy."),
+    ] = 15.0,
+    config_path: ConfigOpt = None,
+) -> None:
+    """Start a simulator for each bridge (detached) on the port of its URL, and wait until it is healthy.
+
+    Only bridges named after a simulator (go, baileys) with an http URL on 127.0.0.1 or localhost can be
+    started. Pid files and logs go to <report dir>/sims/; `mcptest bridges down` stops them. A simulator
+    this command started earlier and that still runs is left alone. Exits 0 when every bridge is
+    accepted, 3 when one is not (its port taken, say), 4 for a config or usage error.
+
+    Example: mcptest bridges up go baileys
+    """
+    from mcptest import exitcodes
+    from mcptest.bridges import is_accepted, wait_for
+    from mcptest.errors import McptestError
+    from mcptest.sim.process import sim_target, start_detached
+
+    try:
+        config, selected, sims_dir = _managed(config_path, names)
+        for bridge in selected:  # refuse a bridge that cannot be simulated before starting anything
+            sim_target(bridge.name, bridge.url)
+    except McptestError as exc:
+        _fail(exc)
+    results = [start_detached(b.name, b.url, sims_dir, timeout=max(wait, 1.0), cwd=config.root) for b in selected]
+    probes = wait_for(selected, wait, interval=0.1)
+    ok = True
+    for result, probe in zip(results, probes, strict=True):
+        accepted = is_accepted(probe)
+        ok = ok and accepted
+        pid = f" (pid {result.pid})" if result.pid else ""
+        health = f"{probe.status}: {probe.reason}"
+        typer.echo(f"{result.name}: {result.state}{pid} on {result.url}; {health}")
+        if result.state == "failed" or not accepted:
+            typer.echo(f"  {result.detail}", err=True)
+    raise typer.Exit(exitcodes.OK if ok else exitcodes.BRIDGE_UNAVAILABLE)
+
+
+@app.command("down")
+def down(
+    names: NamesArg = None,
+    grace: Annotated[
+        float,
+        typer.Option("--grace", metavar="SECONDS", min=0,
+                     help="Seconds between SIGTERM and SIGKILL for a simulator that does not exit."),
+    ] = 5.0,
+    config_path: ConfigOpt = None,
+) -> None:
+    """Stop the simulators that `mcptest bridges up` started (by their pid files).
+
+    A pid file whose process is gone is removed. A bridge mcptest did not start is left alone.
+
+    Example: mcptest bridges down
+    """
+    from mcptest.errors import McptestError
+    from mcptest.sim.process import stop_detached
+
+    try:
+        _, selected, sims_dir = _managed(config_path, names)
+    except McptestError as exc:
+        _fail(exc)
+    for bridge in selected:
+        result = stop_detached(bridge.name, bridge.url, sims_dir, grace=grace)
+        pid = f" (pid {result.pid})" if result.pid else ""
+        typer.echo(f"{result.name}: {result.state}{pid}" + (f"; {result.detail}" if result.detail else ""))
+
+
+@app.command("status")
+def status(names: NamesArg = None, config_path: ConfigOpt = None) -> None:
+    """Say which simulators `mcptest bridges up` runs and how healthy each bridge is.
+
+    Exits 0 when every bridge listed is accepted, 3 when one is not.
+
+    Example: mcptest bridges status
+    """
+    from mcptest import exitcodes
+    from mcptest.bridges import is_accepted, probe_all
+    from mcptest.errors import McptestError
+    from mcptest.sim.process import detached_state
+
+    try:
+        _, selected, sims_dir = _managed(config_path, names)
+    except McptestError as exc:
+        _fail(exc)
+    probes = probe_all(selected)
+    for bridge, probe in zip(selected, probes, strict=True):
+        found = detached_state(bridge.name, bridge.url, sims_dir)
+        sim = f"simulator running (pid {found.pid})" if found.state == "running" else (
+            f"stale pid file (pid {found.pid})" if found.state == "stale" else "no simulator started by mcptest")
+        typer.echo(f"{bridge.name}: {sim}; {bridge.url} is {probe.status}: {probe.reason}")
+    raise typer.Exit(exitcodes.OK if all(is_accepted(p) for p in probes) else exitcodes.BRIDGE_UNAVAILABLE)

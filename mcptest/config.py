@@ -354,7 +354,9 @@ class _Validator:
         flaky = self.mapping(("flaky",), top.get("flaky") or {}, ("allow",))
         if "allow" in flaky:
             config.flaky_allow = self.strings(("flaky", "allow"), flaky["allow"], nonempty=False)
-        audit = self.mapping(("audit",), top.get("audit") or {}, ("gate", "naming"))
+        audit = self.mapping(("audit",), top.get("audit") or {}, ("gate", "naming", "exclude"))
+        if "exclude" in audit:
+            config.audit_exclude = self.strings(("audit", "exclude"), audit["exclude"], nonempty=False)
         if "gate" in audit:
             config.audit_gate = self.boolean(("audit", "gate"), audit["gate"])
         if "naming" in audit:

@@ -104,6 +104,7 @@ class Config:
     version: int = 1
     flaky_allow: list[str] = field(default_factory=list)  # node ids or globs whose flakiness does not fail
     audit_gate: bool = False
+    audit_exclude: list[str] = field(default_factory=list)  # folder names the audit does not scan
     audit_naming: str | None = None  # None: the default convention; "" turns the naming rule off
     mutation_min_score: float | None = None
 

@@ -17,6 +17,7 @@ KIND_CODES = {
     "threshold": exitcodes.THRESHOLD_MISSED,
     "max_drop": exitcodes.THRESHOLD_MISSED,
     "flaky": exitcodes.TESTS_FAILED,
+    "audit": exitcodes.TESTS_FAILED,
     "bridge": exitcodes.BRIDGE_UNAVAILABLE,
     "config": exitcodes.CONFIG_ERROR,
     "collection": exitcodes.NO_TESTS_OR_DATA,

@@ -238,6 +238,17 @@ class Meta:
 
 
 @dataclass
+class AuditFinding:
+    """A test-quality finding of ``mcptest audit`` (rule id, where, why)."""
+
+    rule: str
+    file: str
+    line: int
+    reason: str
+    test: str | None = None
+
+
+@dataclass
 class RunRecord:
     """Everything one ``mcptest run`` learned. ``complete`` is False for an interrupted or killed run."""
 
@@ -258,6 +269,7 @@ class RunRecord:
     verdicts: list[Verdict] = field(default_factory=list)
     bridges: list[BridgeProbe] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
+    audit: list[AuditFinding] | None = None
 
     kind: str = "mcptest-run"
 

@@ -410,6 +410,37 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
     return out
 
 
+def _audit_verdict(config: Config, record: RunRecord) -> Verdict:
+    """The audit gate (``audit: {gate: true}``): every finding is kept in the record."""
+    from mcptest.model import AuditFinding
+
+    result = run_audit(config)
+    record.audit = [AuditFinding(rule=f.rule, file=f.file, line=f.line, reason=f.reason, test=f.test)
+                    for f in result.findings]
+    listed = "; ".join(f"{f.file}:{f.line} {f.rule}" for f in result.findings[:5])
+    more = f" and {len(result.findings) - 5} more" if len(result.findings) > 5 else ""
+    message = (f"audit: {len(result.findings)} finding(s) in the suites' tests: {listed}{more}" if result.findings
+               else f"audit: no finding in {result.files_scanned} test file(s)")
+    return Verdict("audit", "audit", "count", float(len(result.findings)), 0, result.ok, "audit.gate", message)
+
+
+def run_audit(config: Config) -> Any:
+    """``mcptest audit`` with the config's naming rule and excluded folders."""
+    from mcptest.audit import DEFAULT_IGNORE_DIRS, audit_config
+
+    return audit_config(config, naming=audit_naming(config),
+                        ignore_dirs=(*DEFAULT_IGNORE_DIRS, *config.audit_exclude))
+
+
+def audit_naming(config: Config) -> str | None:
+    """The naming regex for the audit: the default convention, the configured one, or None when disabled."""
+    from mcptest.audit import DEFAULT_NAMING
+
+    if config.audit_naming is None:
+        return DEFAULT_NAMING
+    return config.audit_naming or None
+
+
 def _status(code: int, complete: bool) -> str:
     if not complete:
         return "incomplete"
@@ -481,6 +512,8 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
             verdicts += suite_verdicts(run, config.flaky_allow)
         record.complete = all(r.finished and not r.killed_for_budget for r in runs)
         data_files = [r.data_file for r in runs if r.data_file.exists()]
+        if config.audit_gate:
+            verdicts.append(_audit_verdict(config, record))
         broken = [r.result.name for r in runs if not r.finished or r.killed_for_budget or r.result.pytest_exit == 4]
         if broken:
             record.warnings.append(f"coverage is not gated: suite(s) {', '.join(broken)} did not run to the end")
