@@ -191,7 +191,8 @@ def up(
             sim_target(bridge.name, bridge.url)
     except McptestError as exc:
         _fail(exc)
-    results = [start_detached(b.name, b.url, sims_dir, timeout=max(wait, 1.0), cwd=config.root) for b in selected]
+    results = [start_detached(b.name, b.url, sims_dir, timeout=max(wait, 1.0), cwd=config.root)
+               for b in selected]
     probes = wait_for(selected, wait, interval=0.1)
     ok = True
     for result, probe in zip(results, probes, strict=True):
@@ -254,7 +255,11 @@ def status(names: NamesArg = None, config_path: ConfigOpt = None) -> None:
     probes = probe_all(selected)
     for bridge, probe in zip(selected, probes, strict=True):
         found = detached_state(bridge.name, bridge.url, sims_dir)
-        sim = f"simulator running (pid {found.pid})" if found.state == "running" else (
-            f"stale pid file (pid {found.pid})" if found.state == "stale" else "no simulator started by mcptest")
+        if found.state == "running":
+            sim = f"simulator running (pid {found.pid})"
+        elif found.state == "stale":
+            sim = f"stale pid file (pid {found.pid})"
+        else:
+            sim = "no simulator started by mcptest"
         typer.echo(f"{bridge.name}: {sim}; {bridge.url} is {probe.status}: {probe.reason}")
     raise typer.Exit(exitcodes.OK if all(is_accepted(p) for p in probes) else exitcodes.BRIDGE_UNAVAILABLE)

@@ -1,4 +1,4 @@
-"""The ``mcptest sim`` commands: run one bridge simulator in the foreground (the server is imported lazily)."""
+"""The ``mcptest sim`` commands: one bridge simulator in the foreground (the server is imported lazily)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def _run(kind: str, port: int | None, db: Path | None, log_requests: bool) -> No
     sim = None
     try:
         sim = server.make_sim(kind, str(db) if db else None)
-        running = server.serve(sim, server.KINDS[kind][1] if port is None else port, log_requests=log_requests)
+        default_port = server.KINDS[kind][1]
+        running = server.serve(sim, default_port if port is None else port, log_requests=log_requests)
     except McptestError as exc:
         if sim is not None:
             sim.close()

@@ -115,7 +115,7 @@ def go_bridge(_mcptest_sim_pool: _Pool) -> SimBridge:
 
 @pytest.fixture
 def baileys_bridge(_mcptest_sim_pool: _Pool) -> SimBridge:
-    """A Baileys bridge simulator in its own process on a free port, reset (and restarted if killed) per test."""
+    """A Baileys bridge simulator in its own process on a free port, reset (restarted if killed) per test."""
     return _mcptest_sim_pool.get("baileys")
 
 

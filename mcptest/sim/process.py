@@ -85,7 +85,8 @@ class SimProcess:
                 return self
             code = self.process.poll()
             if code is not None:
-                raise SimStartError(f"{self.kind} simulator exited with code {code}: {_tail(self.log_path, offset)}")
+                raise SimStartError(f"{self.kind} simulator exited with code {code}: "
+                                    f"{_tail(self.log_path, offset)}")
             if time.monotonic() > deadline:
                 break
             time.sleep(_POLL)
@@ -139,7 +140,8 @@ class BridgeControl:
               params: dict[str, str] | None = None) -> dict[str, Any]:
         url = f"{self.url}/_sim/{route}"
         try:
-            response = self.session.request(method, url, json=body, params=params, timeout=(2.0, self.timeout))
+            response = self.session.request(method, url, json=body, params=params,
+                                            timeout=(2.0, self.timeout))
         except requests.RequestException as exc:
             raise SimControlError(f"simulator at {self.url} is not reachable: {exc}") from exc
         try:
@@ -147,8 +149,9 @@ class BridgeControl:
         except ValueError:
             data = None
         if response.status_code != 200 or not isinstance(data, dict):
-            raise SimControlError(f"{method} {url} answered HTTP {response.status_code}"
-                                  f"{'' if isinstance(data, dict) else ' without JSON'}: is it a mcptest simulator?")
+            what = "" if isinstance(data, dict) else " without JSON"
+            raise SimControlError(f"{method} {url} answered HTTP {response.status_code}{what}: "
+                                  "is it a mcptest simulator?")
         return data
 
     def state(self) -> dict[str, Any]:
@@ -169,7 +172,7 @@ class BridgeControl:
 
     def fail(self, status: int = 500, paths: Iterable[str] | None = None, *, times: int | None = None,
              after: int = 0, body: Any = None) -> None:
-        """Answer ``status`` on matching paths, for ``times`` calls (always when None) after ``after`` calls."""
+        """Answer ``status`` on matching paths for ``times`` calls (None: always), after ``after`` calls."""
         self._call("POST", "fault", {"status": status, "paths": None if paths is None else list(paths),
                                      "times": times, "after": after, "body": body})
 
@@ -187,7 +190,7 @@ class BridgeControl:
         self._call("POST", "seed", {**(data or {}), **parts})
 
     def calls(self, path: str | None = None) -> list[dict[str, Any]]:
-        """The call history since the last reset: ``[{method, path, status, time}]``, optionally by path glob."""
+        """The call history since the last reset: ``[{method, path, status, time}]``, optionally by glob."""
         return list(self._call("GET", "calls", params={"path": path} if path else None)["calls"])
 
     def statuses(self, path: str) -> list[int]:
@@ -195,7 +198,7 @@ class BridgeControl:
         return [int(c["status"]) for c in self.calls(path)]
 
     def stored(self, chat_jid: str | None = None) -> list[dict[str, Any]]:
-        """The raw rows of the bridge's message table, oldest first (Go: is_read, from_me; Baileys: the temp store)."""
+        """Raw rows of the bridge's message table, oldest first (Go: with is_read; Baileys: temp store)."""
         return list(self._call("GET", "store", params={"chat_jid": chat_jid} if chat_jid else None)["rows"])
 
     def served(self) -> int:
@@ -386,7 +389,8 @@ def stop_detached(name: str, url: str, sims_dir: Path, *, grace: float = 5.0) ->
         state = "killed"
         _wait_gone(pid, 5.0)
     pidfile.unlink(missing_ok=True)
-    return ManagedSim(name, url, state, pid, "" if state == "stopped" else f"no exit within {grace:g} s of SIGTERM")
+    detail = "" if state == "stopped" else f"no exit within {grace:g} s of SIGTERM"
+    return ManagedSim(name, url, state, pid, detail)
 
 
 def detached_state(name: str, url: str, sims_dir: Path) -> ManagedSim:

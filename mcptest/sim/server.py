@@ -37,7 +37,10 @@ HOST = "127.0.0.1"
 SERVER_ROUTE = CONTROL_PREFIX + "server"
 STORE_ROUTE = CONTROL_PREFIX + "store"
 #: The bridges a simulator exists for, with the port each listens on by default.
-KINDS: dict[str, tuple[type[BridgeSim], int]] = {"go": (GoBridgeSim, 8080), "baileys": (BaileysBridgeSim, 8081)}
+KINDS: dict[str, tuple[type[BridgeSim], int]] = {
+    "go": (GoBridgeSim, 8080),
+    "baileys": (BaileysBridgeSim, 8081),
+}
 #: The largest request body accepted (a batch of 1000 messages is well below it).
 MAX_BODY = 32 * 1024 * 1024
 
@@ -112,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
                               "served": self.server.served})
             return
         if self.command == "GET" and path == STORE_ROUTE:
-            chat = (query.get("chat_jid") or [None])[0]
+            chat = query["chat_jid"][0] if query.get("chat_jid") else None
             self._write(200, {"bridge": sim.name, "rows": sim.stored(chat)})  # type: ignore[attr-defined]
             return
         self.server.count(path)
@@ -148,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @dataclass
 class RunningServer:
-    """A simulator served in a background thread; ``stop()`` closes the socket (new connections are refused)."""
+    """A simulator served in a background thread; ``stop()`` closes the socket (new connections refused)."""
 
     sim: BridgeSim
     httpd: _Server
