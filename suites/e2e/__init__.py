@@ -1,0 +1,1 @@
+"""End-to-end suites: hybrid workflows across both live bridge simulators."""

@@ -1,0 +1,1 @@
+"""Integration suites: the orchestrator against live bridge simulators (failover, concurrency)."""
