@@ -176,7 +176,7 @@ def up(
     Only bridges named after a simulator (go, baileys) with an http URL on 127.0.0.1 or localhost can be
     started. Pid files and logs go to <report dir>/sims/; `mcptest bridges down` stops them. A simulator
     this command started earlier and that still runs is left alone. Exits 0 when every bridge is
-    accepted, 3 when one is not (its port taken, say), 4 for a config or usage error.
+    accepted and its simulator runs, 3 when not (its port taken, say), 4 for a config or usage error.
 
     Example: mcptest bridges up go baileys
     """
@@ -197,7 +197,7 @@ def up(
     ok = True
     for result, probe in zip(results, probes, strict=True):
         accepted = is_accepted(probe)
-        ok = ok and accepted
+        ok = ok and accepted and result.state != "failed"  # a port held by someone else is no success
         pid = f" (pid {result.pid})" if result.pid else ""
         health = f"{probe.status}: {probe.reason}"
         typer.echo(f"{result.name}: {result.state}{pid} on {result.url}; {health}")
