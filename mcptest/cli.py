@@ -6,6 +6,7 @@ Heavy modules (coverage, requests, jinja2, the runner) are imported inside the c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -34,8 +35,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-baseline_app = typer.Typer(name="baseline", help="Save or show the baseline that deltas are computed against.",
-                           no_args_is_help=True)
+baseline_app = typer.Typer(
+    name="baseline", help="Save or show the baseline that deltas are computed against.", no_args_is_help=True
+)
 config_app = typer.Typer(name="config", help="Check and show the resolved configuration.", no_args_is_help=True)
 app.add_typer(baseline_app)
 app.add_typer(config_app)
@@ -53,8 +55,12 @@ _state: dict[str, Any] = {"debug": False}
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Path to mcptest.yaml (default: found in the current folder or a parent).",
-                 dir_okay=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Path to mcptest.yaml (default: found in the current folder or a parent).",
+        dir_okay=False,
+    ),
 ]
 
 
@@ -80,8 +86,9 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.", is_eager=True,
-                                          callback=_version_callback)] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_version_callback)
+    ] = False,
 ) -> None:
     """Run pytest suites under branch coverage with gates, bridge preflight and reports."""
     _state["debug"] = debug or os.environ.get("MCPTEST_DEBUG") == "1"
@@ -93,28 +100,48 @@ def _main(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def run(
     ctx: typer.Context,
-    suite: Annotated[str, typer.Argument(help="Suite name from mcptest.yaml, or 'all' for every suite.",
-                                         metavar="SUITE")],
-    module: Annotated[list[str] | None, typer.Option(
-        "--module", "-m", help="Run only this module's tests and gate only its files (repeatable).")] = None,
-    keyword: Annotated[str | None, typer.Option("-k", help="Only tests matching this pytest -k expression.")] = None,
-    contexts: Annotated[bool, typer.Option(
-        "--contexts", help="Record the lines each test covers (coverage.py dynamic contexts; slower).")] = False,
-    workers: Annotated[str | None, typer.Option(
-        "--workers", "-n", help="Run tests in N parallel processes with pytest-xdist ('auto' = one per CPU).")
+    suite: Annotated[
+        str, typer.Argument(help="Suite name from mcptest.yaml, or 'all' for every suite.", metavar="SUITE")
+    ],
+    module: Annotated[
+        list[str] | None,
+        typer.Option("--module", "-m", help="Run only this module's tests and gate only its files (repeatable)."),
     ] = None,
-    no_preflight: Annotated[bool, typer.Option(
-        "--no-preflight", help="Skip the bridge preflight (written into the record and the report).")] = False,
-    wait: Annotated[float, typer.Option(
-        "--wait", help="Seconds to wait for required bridges to become healthy.", min=0)] = 0.0,
-    no_start: Annotated[bool, typer.Option(
-        "--no-start", help="Do not start missing bridges with their configured 'start' command.")] = False,
-    repeat: Annotated[int, typer.Option(
-        "--repeat", help="Run the suite N times; a test whose outcome differs between runs is flaky.", min=1)] = 1,
-    random_order: Annotated[bool, typer.Option(
-        "--random-order", help="Shuffle the test order (a different order on each --repeat).")] = False,
-    seed: Annotated[int | None, typer.Option(
-        "--seed", help="Seed of --random-order, to reproduce an order (default: a random seed, recorded).")] = None,
+    keyword: Annotated[str | None, typer.Option("-k", help="Only tests matching this pytest -k expression.")] = None,
+    contexts: Annotated[
+        bool,
+        typer.Option("--contexts", help="Record the lines each test covers (coverage.py dynamic contexts; slower)."),
+    ] = False,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            "--workers", "-n", help="Run tests in N parallel processes with pytest-xdist ('auto' = one per CPU)."
+        ),
+    ] = None,
+    no_preflight: Annotated[
+        bool, typer.Option("--no-preflight", help="Skip the bridge preflight (written into the record and the report).")
+    ] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for required bridges to become healthy.", min=0)
+    ] = 0.0,
+    no_start: Annotated[
+        bool, typer.Option("--no-start", help="Do not start missing bridges with their configured 'start' command.")
+    ] = False,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat", help="Run the suite N times; a test whose outcome differs between runs is flaky.", min=1
+        ),
+    ] = 1,
+    random_order: Annotated[
+        bool, typer.Option("--random-order", help="Shuffle the test order (a different order on each --repeat).")
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Seed of --random-order, to reproduce an order (default: a random seed, recorded)."
+        ),
+    ] = None,
     html: Annotated[bool, typer.Option("--html", help="Also write the HTML report.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Also write the JSON report.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Also write the Markdown summary.")] = False,
@@ -141,9 +168,19 @@ def run(
 
     config = _load(config_path)
     options = RunOptions(
-        suite=suite, modules=list(module or []), keyword=keyword, pytest_args=list(ctx.args), contexts=contexts,
-        preflight=not no_preflight, wait=wait, start_bridges=not no_start, workers=workers, repeat=repeat,
-        random_order=random_order, seed=seed, command=["mcptest", *sys.argv[1:]],
+        suite=suite,
+        modules=list(module or []),
+        keyword=keyword,
+        pytest_args=list(ctx.args),
+        contexts=contexts,
+        preflight=not no_preflight,
+        wait=wait,
+        start_bridges=not no_start,
+        workers=workers,
+        repeat=repeat,
+        random_order=random_order,
+        seed=seed,
+        command=["mcptest", *sys.argv[1:]],
     )
     err = _console(stderr=True)
     progress = _Progress(err)
@@ -174,10 +211,8 @@ def _install_sigterm() -> None:
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    try:
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread (embedded use)
         signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (embedded use)
-        pass
 
 
 class _Progress:
@@ -188,9 +223,16 @@ class _Progress:
 
         self.console = console
         self.live = console.is_terminal
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[failed]}"), TimeElapsedColumn(), console=console,
-                                 transient=False, disable=not self.live)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+            disable=not self.live,
+        )
         self.tasks: dict[str, Any] = {}
         self.started = False
 
@@ -217,16 +259,19 @@ class _Progress:
         elif kind == "test":
             counts = data["counts"]
             bad = counts.failed + counts.error
-            self.progress.update(self.tasks[suite], completed=counts.total,
-                                 failed=f"[red]{bad} failed[/red]" if bad else "")
+            self.progress.update(
+                self.tasks[suite], completed=counts.total, failed=f"[red]{bad} failed[/red]" if bad else ""
+            )
             if not self.live and data["test"].outcome in ("failed", "error"):
                 self.console.print(f"mcptest: {suite}: {data['test'].outcome.upper()} {data['test'].nodeid}")
         elif kind == "suite-end":
             result = data["result"]
             if not self.live:
                 c = result.counts
-                self.console.print(f"mcptest: {suite}: {c.total} tests in {result.duration:.1f}s "
-                                   f"({c.passed} passed, {c.failed} failed, {c.error} errors)")
+                self.console.print(
+                    f"mcptest: {suite}: {c.total} tests in {result.duration:.1f}s "
+                    f"({c.passed} passed, {c.failed} failed, {c.error} errors)"
+                )
         elif kind == "preflight":
             for problem in data.get("problems", []):
                 self.console.print(f"mcptest: {suite}: [red]{problem}[/red]")
@@ -279,8 +324,9 @@ def baseline_save(
     if record.coverage is None:
         problems.append("it has no coverage data")
     if problems and not force:
-        raise UsageError(f"refusing to save run {record.id} as the baseline: {', '.join(problems)}; "
-                         "use --force to save it anyway")
+        raise UsageError(
+            f"refusing to save run {record.id} as the baseline: {', '.join(problems)}; use --force to save it anyway"
+        )
     path = history.save_baseline(record)
     typer.echo(f"Saved run {record.id} as the baseline: {path}")
 
@@ -303,9 +349,11 @@ def baseline_show(config_path: ConfigOpt = None) -> None:
         typer.echo(f"No baseline in {config.report_dir} (save one with 'mcptest baseline save').")
         raise typer.Exit(0)
     overall = record.coverage.overall if record.coverage else None
-    typer.echo(f"Baseline: run {record.id} of {record.started_at} ({record.status}); "
-               f"line {pct(overall.line_percent if overall else None)}, "
-               f"branch {pct(overall.branch_percent if overall else None)}")
+    typer.echo(
+        f"Baseline: run {record.id} of {record.started_at} ({record.status}); "
+        f"line {pct(overall.line_percent if overall else None)}, "
+        f"branch {pct(overall.branch_percent if overall else None)}"
+    )
 
 
 # --- config and init ------------------------------------------------------------------------------
@@ -337,8 +385,9 @@ def config_check(
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Project folder (default: the current folder).",
-                                              file_okay=False)] = Path("."),
+    directory: Annotated[
+        Path, typer.Argument(help="Project folder (default: the current folder).", file_okay=False)
+    ] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mcptest.yaml.")] = False,
 ) -> None:
     """Write a commented starter mcptest.yaml for the project found in DIRECTORY.
@@ -365,8 +414,9 @@ def init(
 @app.command()
 def audit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
-    gate: Annotated[bool, typer.Option(
-        "--gate", help="Exit 1 (tests-failed) when there is any finding, for use as a CI step.")] = False,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="Exit 1 (tests-failed) when there is any finding, for use as a CI step.")
+    ] = False,
     config_path: ConfigOpt = None,
 ) -> None:
     """Read the suites' source and list tests that cannot fail or are not run.
@@ -392,20 +442,30 @@ def audit(
     else:
         out = _console()
         for finding in result.findings:
-            out.print(f"{escape(finding.file)}:{finding.line}: [bold]{finding.rule}[/bold] {escape(finding.reason)}",
-                      soft_wrap=True)
+            out.print(
+                f"{escape(finding.file)}:{finding.line}: [bold]{finding.rule}[/bold] {escape(finding.reason)}",
+                soft_wrap=True,
+            )
         counts = ", ".join(f"{rule} {n}" for rule, n in result.counts.items() if n)
-        out.print(f"{len(result.findings)} finding(s) in {result.files_scanned} file(s)"
-                  + (f" ({counts})" if counts else "") + (f"; {result.suppressed} silenced" if result.suppressed
-                                                          else ""))
+        out.print(
+            f"{len(result.findings)} finding(s) in {result.files_scanned} file(s)"
+            + (f" ({counts})" if counts else "")
+            + (f"; {result.suppressed} silenced" if result.suppressed else "")
+        )
     raise typer.Exit(exitcodes.TESTS_FAILED if gate and not result.ok else exitcodes.OK)
 
 
 # --- reports --------------------------------------------------------------------------------------
 
 
-def _write_reports(out: Console, config: Config, record: RunRecord, formats: list[str], output: Path | None,
-                   outputs: dict[str, Path | str] | None = None) -> list[Path]:
+def _write_reports(
+    out: Console,
+    config: Config,
+    record: RunRecord,
+    formats: list[str],
+    output: Path | None,
+    outputs: dict[str, Path | str] | None = None,
+) -> list[Path]:
     from mcptest import report as report_pkg
     from mcptest.history import History
 
@@ -413,8 +473,15 @@ def _write_reports(out: Console, config: Config, record: RunRecord, formats: lis
     target = output or config.report_dir / "report"
     templates = (config.root / config.report.templates) if config.report.templates else None
     paths: list[Path] = report_pkg.render_reports(
-        record, formats, target, history=history.all_runs(limit=50), requirements=config.report.requirements,
-        templates_dir=templates, source_root=config.root, outputs=outputs)
+        record,
+        formats,
+        target,
+        history=history.all_runs(limit=50),
+        requirements=config.report.requirements,
+        templates_dir=templates,
+        source_root=config.root,
+        outputs=outputs,
+    )
     for path in paths:
         out.print(f"Wrote {path}", soft_wrap=True)
     if "markdown" in formats and os.environ.get("GITHUB_STEP_SUMMARY"):
@@ -427,19 +494,23 @@ def _write_reports(out: Console, config: Config, record: RunRecord, formats: lis
 
 @app.command()
 def report(
-    html: Annotated[bool, typer.Option("--html", help="Write the HTML report (the default when no format is given).")
-                    ] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Write the HTML report (the default when no format is given).")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Write the JSON record.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Write the Markdown summary (for PR comments).")
-                        ] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Write the Markdown summary (for PR comments).")] = False,
     junit: Annotated[bool, typer.Option("--junit", help="Write JUnit XML (xunit2) for Jenkins and GitLab.")] = False,
     run_id: Annotated[str | None, typer.Option("--run", help="Render this run id (default: latest.json).")] = None,
-    against: Annotated[str, typer.Option(
-        "--against", help="Deltas against 'baseline', 'previous' (the run before it) or a record FILE.")
+    against: Annotated[
+        str,
+        typer.Option("--against", help="Deltas against 'baseline', 'previous' (the run before it) or a record FILE."),
     ] = "baseline",
     open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Output folder (default: <report dir>/report); '-' prints a single text format.")
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Output folder (default: <report dir>/report); '-' prints a single text format."
+        ),
     ] = None,
     config_path: ConfigOpt = None,
 ) -> None:
@@ -524,7 +595,8 @@ def main() -> NoReturn:
             sys.exit(exitcodes.INTERRUPTED)
         if _state["debug"]:
             raise
-        typer.echo(f"mcptest: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-                   err=True)
+        typer.echo(
+            f"mcptest: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
+        )
         sys.exit(exitcodes.INTERNAL_ERROR)
     sys.exit(result if isinstance(result, int) else 0)

@@ -56,8 +56,9 @@ class Collector:
         if meta:
             state["meta"] = meta
         if report.outcome == "rerun":  # pytest-rerunfailures: a failed attempt that will be run again
-            state["attempts"].append({"outcome": "failed", "duration": state["duration"] + report.duration,
-                                      "message": _message(report)})
+            state["attempts"].append(
+                {"outcome": "failed", "duration": state["duration"] + report.duration, "message": _message(report)}
+            )
             state["phases"] = {}
             state["duration"] = 0.0
             return
@@ -77,13 +78,28 @@ class Collector:
             return
         outcome, message, longrepr = _final(state["phases"])
         meta = state.get("meta") or {
-            "file": location[0].replace(os.sep, "/"), "line": None if location[1] is None else location[1] + 1,
-            "name": nodeid.split("::")[-1], "markers": [], "requirements": [], "fixtures": []}
+            "file": location[0].replace(os.sep, "/"),
+            "line": None if location[1] is None else location[1] + 1,
+            "name": nodeid.split("::")[-1],
+            "markers": [],
+            "requirements": [],
+            "fixtures": [],
+        }
         attempts = state["attempts"]
         if attempts:
             attempts.append({"outcome": outcome, "duration": state["duration"], "message": message})
-        self.emit({"event": "test", "nodeid": nodeid, **meta, "outcome": outcome, "duration": state["duration"],
-                   "message": message, "longrepr": longrepr, "attempts": attempts})
+        self.emit(
+            {
+                "event": "test",
+                "nodeid": nodeid,
+                **meta,
+                "outcome": outcome,
+                "duration": state["duration"],
+                "message": message,
+                "longrepr": longrepr,
+                "attempts": attempts,
+            }
+        )
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -195,8 +211,13 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     import coverage
 
     source = [s for s in os.environ.get("MCPTEST_COV_SOURCE", "").split(",") if s]
-    _worker_coverage = coverage.Coverage(data_file=data_file, data_suffix=True, config_file=True,
-                                         branch=os.environ.get("MCPTEST_COV_BRANCH") == "1", source=source or None)
+    _worker_coverage = coverage.Coverage(
+        data_file=data_file,
+        data_suffix=True,
+        config_file=True,
+        branch=os.environ.get("MCPTEST_COV_BRANCH") == "1",
+        source=source or None,
+    )
     _worker_coverage.start()
 
 
@@ -212,7 +233,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
-        ItemInfo(os.environ.get(_CONTEXTS) == "1", os.environ.get(_REQ_MARKER) or "req"), "mcptest-iteminfo")
+        ItemInfo(os.environ.get(_CONTEXTS) == "1", os.environ.get(_REQ_MARKER) or "req"), "mcptest-iteminfo"
+    )
     path = os.environ.get(_EVENTS)
     if not path or hasattr(config, "workerinput"):  # xdist workers report through the controller
         return

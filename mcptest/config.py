@@ -46,9 +46,7 @@ def find_config(start: Path | None = None) -> Path:
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
             return candidate
-    raise ConfigError(
-        f"no {CONFIG_NAME} in {here} or its parents; create one with 'mcptest init' or pass -c PATH"
-    )
+    raise ConfigError(f"no {CONFIG_NAME} in {here} or its parents; create one with 'mcptest init' or pass -c PATH")
 
 
 def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
@@ -66,8 +64,9 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"byte {raw[exc.start]:#04x} is not valid UTF-8; save the file as UTF-8",
-                          file=_display(path), line=line) from None
+        raise ConfigError(
+            f"byte {raw[exc.start]:#04x} is not valid UTF-8; save the file as UTF-8", file=_display(path), line=line
+        ) from None
     return parse_config(text, path, environ=os.environ if environ is None else environ)
 
 
@@ -100,8 +99,9 @@ def _compose(text: str, display: str) -> tuple[Any, dict[Path_, int]]:
         raise ConfigError(f"invalid YAML: {problem}", file=display, line=line) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise ConfigError(f"invalid YAML: unacceptable character #x{exc.character:04x}", file=display,
-                          line=line) from None
+        raise ConfigError(
+            f"invalid YAML: unacceptable character #x{exc.character:04x}", file=display, line=line
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}".splitlines()[0], file=display, line=1) from None
     except (ValueError, RecursionError) as exc:
@@ -118,20 +118,21 @@ def _convert(node: yaml.Node, at: Path_, lines: dict[Path_, int], display: str, 
     if depth > 50:
         raise ConfigError("nesting is too deep", file=display, line=lines[at])
     if len(lines) > _MAX_VALUES:
-        raise ConfigError(f"more than {_MAX_VALUES} values (YAML aliases expanding too far?)", file=display,
-                          line=lines[at])
+        raise ConfigError(
+            f"more than {_MAX_VALUES} values (YAML aliases expanding too far?)", file=display, line=lines[at]
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConfigError("a key must be a plain value", file=display, line=key_node.start_mark.line + 1)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ConfigError("YAML merge keys (<<) are not supported", file=display,
-                                  line=key_node.start_mark.line + 1)
+                raise ConfigError(
+                    "YAML merge keys (<<) are not supported", file=display, line=key_node.start_mark.line + 1
+                )
             key = _scalar(key_node, display)
             if not isinstance(key, str | int | float | bool) or key is None:
-                raise ConfigError(f"key {key!r} is not a plain value", file=display,
-                                  line=key_node.start_mark.line + 1)
+                raise ConfigError(f"key {key!r} is not a plain value", file=display, line=key_node.start_mark.line + 1)
             key = str(key) if not isinstance(key, str) else key
             if key in result:
                 raise ConfigError(f"key {key!r} appears twice", file=display, line=key_node.start_mark.line + 1)
@@ -151,8 +152,9 @@ def _scalar(node: yaml.Node, display: str) -> Any:
     # scalars (!!bool x, !!int '', !!timestamp x)
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, LookupError, AttributeError) as exc:
         problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
-        raise ConfigError(f"invalid value {node.value!r}: {problem}".splitlines()[0], file=display,
-                          line=node.start_mark.line + 1) from None
+        raise ConfigError(
+            f"invalid value {node.value!r}: {problem}".splitlines()[0], file=display, line=node.start_mark.line + 1
+        ) from None
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -205,8 +207,9 @@ class _Validator:
 
     # primitive checks
 
-    def mapping(self, at: Path_, value: Any, allowed: tuple[str, ...] | None, required: tuple[str, ...] = ()
-                ) -> dict[str, Any]:
+    def mapping(
+        self, at: Path_, value: Any, allowed: tuple[str, ...] | None, required: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.bad(at, value, "a mapping")
         if allowed is not None:
@@ -287,8 +290,11 @@ class _Validator:
 
     def name(self, at: Path_, value: str, what: str) -> str:
         if not _NAME.match(value):
-            self.fail(at, f"{what} name {value!r} must start with a letter or digit and use only "
-                          "letters, digits, '_', '-' and '.'")
+            self.fail(
+                at,
+                f"{what} name {value!r} must start with a letter or digit and use only "
+                "letters, digits, '_', '-' and '.'",
+            )
         return value
 
     def threshold(self, at: Path_, value: Any, *, extra: tuple[str, ...] = ()) -> Threshold:
@@ -317,14 +323,19 @@ class _Validator:
     def config(self, data: Any, path: Path) -> Config:
         if data is None:
             self.fail((), "the file is empty; expected a mapping with at least 'source' and 'suites'")
-        top = self.mapping((), data, ("version", "source", "coverage", "modules", "suites", "bridges", "report",
-                                      "flaky", "audit", "mutation"), ("source", "suites"))
+        top = self.mapping(
+            (),
+            data,
+            ("version", "source", "coverage", "modules", "suites", "bridges", "report", "flaky", "audit", "mutation"),
+            ("source", "suites"),
+        )
         version = 1
-        if "version" in top:
-            if top["version"] != 1 or isinstance(top["version"], bool):
-                self.bad(("version",), top["version"], "1 (the only config version)")
-        source = [self.rel_path(("source", i), s, must_exist=False)
-                  for i, s in enumerate(self.strings(("source",), top["source"]))]
+        if "version" in top and (top["version"] != 1 or isinstance(top["version"], bool)):
+            self.bad(("version",), top["version"], "1 (the only config version)")
+        source = [
+            self.rel_path(("source", i), s, must_exist=False)
+            for i, s in enumerate(self.strings(("source",), top["source"]))
+        ]
         coverage = self.coverage(top.get("coverage", {}))
         bridges = {}
         raw_bridges = self.mapping(("bridges",), top.get("bridges") or {}, None)
@@ -342,8 +353,17 @@ class _Validator:
         for name, raw in self.mapping(("modules",), top.get("modules") or {}, None).items():
             modules[name] = self.module(("modules", name), name, raw)
         report = self.report(top.get("report") or {})
-        config = Config(path=path.resolve(), root=self.root, source=source, coverage=coverage, modules=modules,
-                        suites=suites, bridges=bridges, report=report, version=version)
+        config = Config(
+            path=path.resolve(),
+            root=self.root,
+            source=source,
+            coverage=coverage,
+            modules=modules,
+            suites=suites,
+            bridges=bridges,
+            report=report,
+            version=version,
+        )
         self.extras(config, top)
         self.check_sources(config)
         self.check_patterns(config)
@@ -390,18 +410,24 @@ class _Validator:
     def module(self, at: Path_, name: str, value: Any) -> ModuleConfig:
         self.name(at, name, "module")
         data = self.mapping(at, value, ("files", "tests", "line", "branch"), ("files",))
-        files = [self.rel_path((*at, "files", i), f, must_exist=False)
-                 for i, f in enumerate(self.strings((*at, "files"), data["files"]))]
-        tests = [self.rel_path((*at, "tests", i), t, must_exist=True)
-                 for i, t in enumerate(self.strings((*at, "tests"), data.get("tests", []), nonempty=False))]
+        files = [
+            self.rel_path((*at, "files", i), f, must_exist=False)
+            for i, f in enumerate(self.strings((*at, "files"), data["files"]))
+        ]
+        tests = [
+            self.rel_path((*at, "tests", i), t, must_exist=True)
+            for i, t in enumerate(self.strings((*at, "tests"), data.get("tests", []), nonempty=False))
+        ]
         threshold = self.threshold(at, {k: v for k, v in data.items() if k in ("line", "branch")})
         return ModuleConfig(name=name, files=files, tests=tests, threshold=threshold, lineno=self.lines.get(at))
 
     def suite(self, at: Path_, name: str, value: Any, bridges: dict[str, BridgeConfig]) -> SuiteConfig:
         self.name(at, name, "suite")
         data = self.mapping(at, value, ("paths", "type", "timeout", "budget", "requires", "pytest_args"), ("paths",))
-        paths = [self.rel_path((*at, "paths", i), p, must_exist=True)
-                 for i, p in enumerate(self.strings((*at, "paths"), data["paths"]))]
+        paths = [
+            self.rel_path((*at, "paths", i), p, must_exist=True)
+            for i, p in enumerate(self.strings((*at, "paths"), data["paths"]))
+        ]
         suite = SuiteConfig(name=name, paths=paths, lineno=self.lines.get(at))
         suite.test_type = name if name in TEST_TYPES else "custom"
         if "type" in data:
@@ -431,8 +457,12 @@ class _Validator:
 
     def bridge(self, at: Path_, name: str, value: Any) -> BridgeConfig:
         self.name(at, name, "bridge")
-        data = self.mapping(at, value, ("url", "health", "accept", "connect_timeout", "read_timeout", "start",
-                                        "stop", "start_timeout"), ("url",))
+        data = self.mapping(
+            at,
+            value,
+            ("url", "health", "accept", "connect_timeout", "read_timeout", "start", "stop", "start_timeout"),
+            ("url",),
+        )
         url = self.string((*at, "url"), data["url"]).rstrip("/")
         if not re.match(r"^https?://[^/\s]+", url):
             self.bad((*at, "url"), url, "an http:// or https:// URL")
@@ -474,8 +504,9 @@ class _Validator:
         if "dir" in data:
             report.dir = self.string((*at, "dir"), data["dir"])
         if "templates" in data:
-            report.templates = self.rel_path((*at, "templates"), self.string((*at, "templates"), data["templates"]),
-                                             must_exist=True)
+            report.templates = self.rel_path(
+                (*at, "templates"), self.string((*at, "templates"), data["templates"]), must_exist=True
+            )
         if "requirement_marker" in data:
             marker = self.string((*at, "requirement_marker"), data["requirement_marker"])
             if not marker.isidentifier():
@@ -546,8 +577,10 @@ def source_files(root: Path, sources: list[str]) -> list[str]:
         elif base.is_dir():
             for file in base.rglob("*.py"):
                 rel = _relative(file, root)
-                if any((part.startswith(".") and part != "..") or part in ("__pycache__", "node_modules")
-                       for part in rel.parts):
+                if any(
+                    (part.startswith(".") and part != "..") or part in ("__pycache__", "node_modules")
+                    for part in rel.parts
+                ):
                     continue
                 found.add(rel.as_posix())
     return sorted(found)
@@ -561,12 +594,12 @@ def config_to_dict(config: Config) -> dict[str, Any]:
         if isinstance(value, Path):
             return str(value)
         if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if k not in ("lineno", "key", "max_drop_key",
-                                                                        "max_drop_lineno")}
+            return {
+                k: clean(v) for k, v in value.items() if k not in ("lineno", "key", "max_drop_key", "max_drop_lineno")
+            }
         if isinstance(value, list):
             return [clean(v) for v in value]
         return value
 
     result: dict[str, Any] = clean(dataclasses.asdict(config))
     return result
-

@@ -58,14 +58,25 @@ def coverage_tables(record: RunRecord) -> list[Table]:
     files = cov.files
     hidden = 0
     if len(files) > MAX_FILE_ROWS:
-        keep = [f for f in files if any(not v.passed for v in by_target.get(f"file:{f.path}", []))
-                or (f.totals.delta_line or 0) < 0 or (f.totals.delta_branch or 0) < 0]
+        keep = [
+            f
+            for f in files
+            if any(not v.passed for v in by_target.get(f"file:{f.path}", []))
+            or (f.totals.delta_line or 0) < 0
+            or (f.totals.delta_branch or 0) < 0
+        ]
         hidden = len(files) - len(keep)
         files = keep
     title = "Coverage per file" + (f" (against baseline {cov.baseline_id})" if has_delta else "")
     table = Table(title=title, title_justify="left", show_lines=False)
-    for col, justify in (("File", "left"), ("Lines", "right"), ("Line %", "right"), ("Branches", "right"),
-                         ("Branch %", "right"), ("Required", "left")):
+    for col, justify in (
+        ("File", "left"),
+        ("Lines", "right"),
+        ("Line %", "right"),
+        ("Branches", "right"),
+        ("Branch %", "right"),
+        ("Required", "left"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     if has_delta:
         table.add_column("Δ line", justify="right")
@@ -88,8 +99,15 @@ def coverage_tables(record: RunRecord) -> list[Table]:
 
     if cov.modules:
         mt = Table(title="Coverage per module", title_justify="left")
-        for col, justify in (("Module", "left"), ("Files", "right"), ("Lines", "right"), ("Line %", "right"),
-                             ("Branches", "right"), ("Branch %", "right"), ("Required", "left")):
+        for col, justify in (
+            ("Module", "left"),
+            ("Files", "right"),
+            ("Lines", "right"),
+            ("Line %", "right"),
+            ("Branches", "right"),
+            ("Branch %", "right"),
+            ("Required", "left"),
+        ):
             mt.add_column(col, justify=justify)  # type: ignore[arg-type]
         if has_delta:
             mt.add_column("Δ line", justify="right")
@@ -107,15 +125,36 @@ def coverage_tables(record: RunRecord) -> list[Table]:
 
 def tests_table(record: RunRecord) -> Table:
     table = Table(title="Tests", title_justify="left")
-    for col in ("Suite", "Status", "Passed", "Failed", "Errors", "Flaky", "Skipped", "xfail", "xpass", "Time",
-                "Budget"):
+    for col in (
+        "Suite",
+        "Status",
+        "Passed",
+        "Failed",
+        "Errors",
+        "Flaky",
+        "Skipped",
+        "xfail",
+        "xpass",
+        "Time",
+        "Budget",
+    ):
         table.add_column(col, justify="left" if col in ("Suite", "Status") else "right")
     for s in record.suites:
         c = s.counts
         colour = {"passing": "green", "failing": "red"}.get(s.status, "yellow")
-        table.add_row(escape(s.name), f"[{colour}]{s.status}[/{colour}]", str(c.passed), str(c.failed),
-                      str(c.error), f"[yellow]{c.flaky}[/yellow]" if c.flaky else "0", str(c.skipped), str(c.xfailed), str(c.xpassed), f"{s.duration:.1f}s",
-                      f"{s.budget:g}s" if s.budget else "-")
+        table.add_row(
+            escape(s.name),
+            f"[{colour}]{s.status}[/{colour}]",
+            str(c.passed),
+            str(c.failed),
+            str(c.error),
+            f"[yellow]{c.flaky}[/yellow]" if c.flaky else "0",
+            str(c.skipped),
+            str(c.xfailed),
+            str(c.xpassed),
+            f"{s.duration:.1f}s",
+            f"{s.budget:g}s" if s.budget else "-",
+        )
     return table
 
 
@@ -127,9 +166,14 @@ def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
             bt.add_column(col)
         for p in record.bridges:
             colour = "green" if p.status in p.accepted else "red"
-            bt.add_row(escape(p.name), escape(p.url), f"[{colour}]{p.status}[/{colour}]",
-                       str(p.http_status or "-"),
-                       f"{p.response_time_ms:.0f} ms" if p.response_time_ms is not None else "-", escape(p.reason))
+            bt.add_row(
+                escape(p.name),
+                escape(p.url),
+                f"[{colour}]{p.status}[/{colour}]",
+                str(p.http_status or "-"),
+                f"{p.response_time_ms:.0f} ms" if p.response_time_ms is not None else "-",
+                escape(p.reason),
+            )
         out.print(bt)
     for table in coverage_tables(record):
         out.print(table)
@@ -153,7 +197,7 @@ def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
         out.print("[bold red]Failed:[/bold red]")
         for reason in record.reasons:
             out.print(f"  [red]✗[/red] {escape(reason)}", soft_wrap=True)
-    name, meaning = exitcodes.DESCRIPTIONS.get(record.exit_code, (f"exit-{record.exit_code}", ""))
+    name, _ = exitcodes.DESCRIPTIONS.get(record.exit_code, (f"exit-{record.exit_code}", ""))
     state = "complete" if record.complete else "INCOMPLETE"
     colour = "green" if record.exit_code == exitcodes.OK else "red"
     out.print(f"Run {record.id} ({state}): [{colour}]exit {record.exit_code} ({name})[/{colour}]")

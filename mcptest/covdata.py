@@ -64,8 +64,9 @@ def read_json(config: Config, data_file: Path, *, contexts: bool = False) -> dic
         with tempfile.TemporaryDirectory(prefix="mcptest-json-") as tmp:
             out = Path(tmp) / "coverage.json"
             try:
-                cov.json_report(outfile=str(out), omit=omit, show_contexts=contexts, ignore_errors=True,
-                                pretty_print=False)
+                cov.json_report(
+                    outfile=str(out), omit=omit, show_contexts=contexts, ignore_errors=True, pretty_print=False
+                )
             except coverage.exceptions.NoDataError:
                 return None
             result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
@@ -87,15 +88,22 @@ def build_report(config: Config, raw: dict[str, Any], *, branch: bool) -> tuple[
     for name, entry in sorted(raw.get("files", {}).items()):
         path = _rel(config.root, name)
         s = entry["summary"]
-        totals = Totals.of(s["num_statements"], s["covered_lines"], s.get("num_branches", 0),
-                           s.get("covered_branches", 0))
+        totals = Totals.of(
+            s["num_statements"], s["covered_lines"], s.get("num_branches", 0), s.get("covered_branches", 0)
+        )
         missing_branches = [f"{a}->{b}" for a, b in entry.get("missing_branches", [])]
         partial = sorted({a for a, _ in entry.get("missing_branches", [])} & set(entry.get("executed_lines", [])))
-        files.append(FileCoverage(
-            path=path, totals=totals, executed_lines=list(entry.get("executed_lines", [])),
-            missing_lines=list(entry.get("missing_lines", [])), excluded_lines=list(entry.get("excluded_lines", [])),
-            missing_branches=missing_branches, partial_lines=partial,
-        ))
+        files.append(
+            FileCoverage(
+                path=path,
+                totals=totals,
+                executed_lines=list(entry.get("executed_lines", [])),
+                missing_lines=list(entry.get("missing_lines", [])),
+                excluded_lines=list(entry.get("excluded_lines", [])),
+                missing_branches=missing_branches,
+                partial_lines=partial,
+            )
+        )
         if "contexts" in entry:
             contexts[path] = entry["contexts"]
     overall = sum((f.totals for f in files), Totals())
@@ -108,8 +116,9 @@ def module_coverage(config: Config, files: Sequence[FileCoverage]) -> list[Modul
     for module in config.modules.values():
         members = [f for f in files if any(glob_match(p, f.path) for p in module.files)]
         totals = sum((f.totals for f in members), Totals())
-        result.append(ModuleCoverage(name=module.name, files=[f.path for f in members], totals=totals,
-                                     tests=list(module.tests)))
+        result.append(
+            ModuleCoverage(name=module.name, files=[f.path for f in members], totals=totals, tests=list(module.tests))
+        )
     return result
 
 

@@ -40,27 +40,60 @@ def _met(actual: float | None, required: float) -> bool:
 
 def _check(kind: str, target: str, totals: Totals, threshold: Threshold, label: str) -> list[Verdict]:
     out = []
-    for metric, required, actual in (("line", threshold.line, totals.line_percent),
-                                     ("branch", threshold.branch, totals.branch_percent)):
+    for metric, required, actual in (
+        ("line", threshold.line, totals.line_percent),
+        ("branch", threshold.branch, totals.branch_percent),
+    ):
         if required is None:
             continue
         if metric == "branch" and totals.branches == 0:
-            out.append(Verdict(kind, target, metric, None, required, True, threshold.key,
-                               f"{label}: no branches to measure, branch minimum {required:g}% not applicable"))
+            out.append(
+                Verdict(
+                    kind,
+                    target,
+                    metric,
+                    None,
+                    required,
+                    True,
+                    threshold.key,
+                    f"{label}: no branches to measure, branch minimum {required:g}% not applicable",
+                )
+            )
             continue
         if metric == "line" and totals.statements == 0:
-            out.append(Verdict(kind, target, metric, None, required, True, threshold.key,
-                               f"{label}: no statements, line minimum {required:g}% not applicable"))
+            out.append(
+                Verdict(
+                    kind,
+                    target,
+                    metric,
+                    None,
+                    required,
+                    True,
+                    threshold.key,
+                    f"{label}: no statements, line minimum {required:g}% not applicable",
+                )
+            )
             continue
         passed = _met(actual, required)
         word = "meets" if passed else "is below"
-        out.append(Verdict(kind, target, metric, actual, required, passed, threshold.key,
-                           f"{label} {metric} coverage {pct(actual)} {word} the required {required:g}%"))
+        out.append(
+            Verdict(
+                kind,
+                target,
+                metric,
+                actual,
+                required,
+                passed,
+                threshold.key,
+                f"{label} {metric} coverage {pct(actual)} {word} the required {required:g}%",
+            )
+        )
     return out
 
 
-def coverage_verdicts(config: Config, report: CoverageReport, *, only_modules: Sequence[str] = (),
-                      evaluate_overall: bool = True) -> list[Verdict]:
+def coverage_verdicts(
+    config: Config, report: CoverageReport, *, only_modules: Sequence[str] = (), evaluate_overall: bool = True
+) -> list[Verdict]:
     """Verdicts of the overall, per-file, per-module and max_drop gates (``only_modules`` narrows them)."""
     verdicts: list[Verdict] = []
     scope_files: set[str] | None = None
@@ -71,8 +104,18 @@ def coverage_verdicts(config: Config, report: CoverageReport, *, only_modules: S
     for rule in config.coverage.files:
         matched = [f for f in report.files if glob_match(rule.pattern, f.path)]
         if not matched:
-            verdicts.append(Verdict("config", f"file:{rule.pattern}", "line", None, None, False, rule.threshold.key,
-                                    f"{rule.threshold.key}: {rule.pattern!r} matches no measured file"))
+            verdicts.append(
+                Verdict(
+                    "config",
+                    f"file:{rule.pattern}",
+                    "line",
+                    None,
+                    None,
+                    False,
+                    rule.threshold.key,
+                    f"{rule.threshold.key}: {rule.pattern!r} matches no measured file",
+                )
+            )
             continue
         for f in matched:
             if scope_files is not None and f.path not in scope_files:
@@ -83,12 +126,22 @@ def coverage_verdicts(config: Config, report: CoverageReport, *, only_modules: S
             continue
         mconf = config.modules[module.name]
         if not module.files:
-            verdicts.append(Verdict("config", f"module:{module.name}", "line", None, None, False,
-                                    f"modules.{module.name}.files",
-                                    f"modules.{module.name}.files: {mconf.files} match no measured file"))
+            verdicts.append(
+                Verdict(
+                    "config",
+                    f"module:{module.name}",
+                    "line",
+                    None,
+                    None,
+                    False,
+                    f"modules.{module.name}.files",
+                    f"modules.{module.name}.files: {mconf.files} match no measured file",
+                )
+            )
             continue
-        verdicts += _check("threshold", f"module:{module.name}", module.totals, mconf.threshold,
-                           f"module {module.name}")
+        verdicts += _check(
+            "threshold", f"module:{module.name}", module.totals, mconf.threshold, f"module {module.name}"
+        )
     if config.coverage.max_drop is not None and report.baseline_id is not None:
         verdicts += _drops(config, report, scope_files, evaluate_overall and not only_modules)
     return verdicts
@@ -105,9 +158,19 @@ def _drops(config: Config, report: CoverageReport, scope: set[str] | None, overa
             if delta is None or delta >= -limit - 1e-9:
                 continue
             label = target.removeprefix("file:")
-            out.append(Verdict("max_drop", target, metric, delta, -limit, False, config.coverage.max_drop_key,
-                               f"{label} {metric} coverage dropped {abs(delta):.2f} pp against the baseline "
-                               f"(max_drop {limit:g} pp)"))
+            out.append(
+                Verdict(
+                    "max_drop",
+                    target,
+                    metric,
+                    delta,
+                    -limit,
+                    False,
+                    config.coverage.max_drop_key,
+                    f"{label} {metric} coverage dropped {abs(delta):.2f} pp against the baseline "
+                    f"(max_drop {limit:g} pp)",
+                )
+            )
     return out
 
 

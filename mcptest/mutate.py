@@ -12,8 +12,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
-import functools
 import difflib
+import functools
 import importlib.util
 import io
 import itertools
@@ -90,8 +90,8 @@ class Mutant:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "file": self.file, "line": self.line, "col": self.col,
-                "operator": self.operator, "description": self.description, "original": self.original, "mutated": self.mutated,
-                "diff": self.diff, "status": self.status, "tests": list(self.tests),
+                "operator": self.operator, "description": self.description, "original": self.original,
+                "mutated": self.mutated, "diff": self.diff, "status": self.status, "tests": list(self.tests),
                 "import_time": self.import_time, "killed_by": self.killed_by, "detail": self.detail,
                 "timeout": round(self.timeout, 3), "duration": round(self.duration, 3)}
 
@@ -274,6 +274,18 @@ def _untouchable(tree: ast.AST) -> set[int]:
     return {id(n) for root in roots for n in ast.walk(root)}
 
 
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _log_messages(tree: ast.AST) -> set[int]:
+    """String arguments of logging calls (``log.warning("...")``): emptying them changes no behaviour."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOG_METHODS:
+            found |= {id(arg) for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)}
+    return found
+
+
 def _statement_lines(tree: ast.AST) -> dict[int, int]:
     """id(node) -> first line of the innermost statement that holds it."""
     out: dict[int, int] = {}
@@ -308,7 +320,7 @@ def _mutated_constant(value: Any) -> tuple[Any, str] | None:
 
 def _candidates(src: _Source, tree: ast.Module) -> Iterator[_Candidate]:
     """Every mutation the operators know for ``tree``."""
-    docstrings = _docstrings(tree)
+    docstrings = _docstrings(tree) | _log_messages(tree)
     skip = _untouchable(tree)
     stmt_of = _statement_lines(tree)
     for index, node in enumerate(ast.walk(tree)):
@@ -318,7 +330,8 @@ def _candidates(src: _Source, tree: ast.Module) -> Iterator[_Candidate]:
 
         def make(operator: str, description: str, edits: list[tuple[int, int, str]],
                  change: Callable[[Any], None], index: int = index, stmt_line: int = stmt_line) -> _Candidate:
-            return _Candidate(operator, description, min(e[0] for e in edits), stmt_line, edits, index, change)
+            start = min(e[0] for e in edits)
+            return _Candidate(operator, description, start, stmt_line, edits, index, change)
 
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
@@ -365,7 +378,8 @@ def _candidates(src: _Source, tree: ast.Module) -> Iterator[_Candidate]:
                 isinstance(node.value, ast.Call)
                 or (isinstance(node.value, ast.Await) and isinstance(node.value.value, ast.Call))):
             start, end = src.span(node)
-            yield make("call", "call removed", [(start, end, "None")], functools.partial(_set_value, value=None))
+            yield make("call", "call removed", [(start, end, "None")],
+                       functools.partial(_set_value, value=None))
         elif isinstance(node, ast.Return) and node.value is not None:
             value_node = node.value
             if isinstance(value_node, ast.Constant) and value_node.value is None:
@@ -434,9 +448,11 @@ def generate_mutants(text: str, file: str, lines: Iterable[int] | None = None) -
         original = "".join(src.lines[first_line - 1:last_line]).rstrip("\r\n")
         mutated = "".join(new_lines[first_line - 1:last_line + delta]).rstrip("\r\n")
         diff = "".join(difflib.unified_diff(old_lines, new_lines, f"a/{file}", f"b/{file}", n=2))
-        mutants.append(Mutant(id="", file=file, line=first_line, col=cand.start - src.starts[first_line - 1], operator=cand.operator,
+        col = cand.start - src.starts[first_line - 1]
+        mutants.append(Mutant(id="", file=file, line=first_line, col=col, operator=cand.operator,
                               description=cand.description, original=original, mutated=mutated, diff=diff,
                               source=new_text, statement_line=cand.stmt_line))
+    mutants.sort(key=lambda m: (m.line, m.col, OPERATORS.index(m.operator)))
     return mutants, dropped
 
 

@@ -18,8 +18,7 @@ def hook(config: Config, suite: SuiteConfig, options: RunOptions) -> PreflightOu
     if options.start_bridges and any(config.bridges[name].start for name in suite.requires):
         starter = bridges.BridgeStarter(log_dir=config.report_dir / "bridges", cwd=config.root)
     try:
-        result = bridges.preflight(config, suite.requires, wait=options.wait, starter=starter,
-                                   required_by=[suite.name])
+        result = bridges.preflight(config, suite.requires, wait=options.wait, starter=starter, required_by=[suite.name])
     except BaseException:
         if starter is not None:
             starter.stop()
@@ -29,5 +28,6 @@ def hook(config: Config, suite: SuiteConfig, options: RunOptions) -> PreflightOu
         for probe in result.probes:
             if not bridges.is_accepted(probe) and config.bridges[probe.name].start:
                 problems.append(f"bridge {probe.name} was not started because of --no-start")
-    return PreflightOutcome(probes=list(result.probes), problems=problems,
-                            close=starter.stop if starter is not None else None)
+    return PreflightOutcome(
+        probes=list(result.probes), problems=problems, close=starter.stop if starter is not None else None
+    )

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import secrets
-from fnmatch import fnmatch
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import subprocess
@@ -21,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class Interrupted(Exception):
 class PreflightOutcome:
     probes: list[BridgeProbe] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    close: Callable[[], None] | None = None
+    close: Callable[[], object] | None = None
 
 
 @dataclass
@@ -140,19 +140,21 @@ def plan(config: Config, options: RunOptions) -> list[tuple[SuiteConfig, list[st
             if not paths:
                 if options.suite == "all":
                     continue
-                raise UsageError(f"module(s) {', '.join(options.modules)} have no tests under suite "
-                                 f"{suite.name!r} (paths {suite.paths})")
+                raise UsageError(
+                    f"module(s) {', '.join(options.modules)} have no tests under suite "
+                    f"{suite.name!r} (paths {suite.paths})"
+                )
         planned.append((suite, paths))
     if not planned:
         raise UsageError(f"module(s) {', '.join(options.modules)} have no tests in any suite")
     return planned
 
 
-def pytest_command(config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions,
-                   data_file: Path) -> list[str]:
+def pytest_command(
+    config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions, data_file: Path
+) -> list[str]:
     """The subprocess command line: coverage.py running pytest with mcptest's collector plugin."""
-    cmd = [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}",
-           "--source=" + ",".join(config.source)]
+    cmd = [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}", "--source=" + ",".join(config.source)]
     if config.coverage.branch:
         cmd.append("--branch")
     cmd += ["-m", "pytest", "-p", "mcptest.collector"]
@@ -203,33 +205,75 @@ def _stop(proc: subprocess.Popen[bytes], first: signal.Signals, grace: float) ->
         proc.wait(timeout=10)
 
 
-def run_suite(config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions, workdir: Path,
-              log_file: Path, on_event: EventHandler, *, attempt: int = 0, seed: int | None = None) -> SuiteRun:
+def run_suite(
+    config: Config,
+    suite: SuiteConfig,
+    paths: Sequence[str],
+    options: RunOptions,
+    workdir: Path,
+    log_file: Path,
+    on_event: EventHandler,
+    *,
+    attempt: int = 0,
+    seed: int | None = None,
+) -> SuiteRun:
     """Run one suite's pytest subprocess to the end (or its budget), streaming its events."""
     data_file = workdir / f"{suite.name}-{attempt}.coverage"
     events_file = workdir / f"{suite.name}-{attempt}.events.jsonl"
     events_file.write_text("", encoding="utf-8")
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update({"MCPTEST_EVENTS": str(events_file), "MCPTEST_CONTEXTS": "1" if options.contexts else "0",
-                "MCPTEST_REQ_MARKER": config.report.requirement_marker, "MCPTEST_SUITE": suite.name,
-                "MCPTEST_COV_DATA": str(data_file), "MCPTEST_COV_SOURCE": ",".join(config.source),
-                "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
-                "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed)})
-    env.pop("COVERAGE_PROCESS_START", None)
+    env.update(
+        {
+            "MCPTEST_EVENTS": str(events_file),
+            "MCPTEST_CONTEXTS": "1" if options.contexts else "0",
+            "MCPTEST_REQ_MARKER": config.report.requirement_marker,
+            "MCPTEST_SUITE": suite.name,
+            "MCPTEST_COV_DATA": str(data_file),
+            "MCPTEST_COV_SOURCE": ",".join(config.source),
+            "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
+            "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed),
+        }
+    )
+    # the suite's pytest is a fresh session: variables of an outer pytest-xdist worker must not leak into it
+    for name in ("COVERAGE_PROCESS_START", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_TESTRUNUID", "PYTEST_XDIST_WORKER_COUNT"):
+        env.pop(name, None)
     cmd = pytest_command(config, suite, paths, options, data_file)
-    result = SuiteResult(name=suite.name, test_type=suite.test_type, paths=list(paths), status="incomplete",
-                         started_at=now_iso(), budget=suite.budget, timeout=suite.timeout,
-                         requires=list(suite.requires))
+    result = SuiteResult(
+        name=suite.name,
+        test_type=suite.test_type,
+        paths=list(paths),
+        status="incomplete",
+        started_at=now_iso(),
+        budget=suite.budget,
+        timeout=suite.timeout,
+        requires=list(suite.requires),
+    )
     run = SuiteRun(result=result, data_file=data_file, log_file=log_file)
-    on_event("suite-start", {"suite": suite.name, "paths": list(paths), "command": cmd, "attempt": attempt,
-                             "repeat": options.repeat, "seed": seed})
+    on_event(
+        "suite-start",
+        {
+            "suite": suite.name,
+            "paths": list(paths),
+            "command": cmd,
+            "attempt": attempt,
+            "repeat": options.repeat,
+            "seed": seed,
+        },
+    )
     start = time.monotonic()
     with open(log_file, "wb") as log, open(events_file, encoding="utf-8") as events:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
-        proc = subprocess.Popen(cmd, cwd=config.root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=config.root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         buffer = ""
         try:
             while True:
@@ -279,10 +323,18 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
         run.collect_errors.append(f"{event.get('nodeid') or '(session)'}: {last[0][:300]}")
     elif kind == "test":
         case = TestCase(
-            nodeid=event["nodeid"], name=event.get("name") or event["nodeid"], file=event.get("file") or "",
-            line=event.get("line"), suite=suite, outcome=event["outcome"], duration=float(event.get("duration", 0)),
-            markers=list(event.get("markers") or []), requirements=list(event.get("requirements") or []),
-            fixtures=list(event.get("fixtures") or []), message=event.get("message"), longrepr=event.get("longrepr"),
+            nodeid=event["nodeid"],
+            name=event.get("name") or event["nodeid"],
+            file=event.get("file") or "",
+            line=event.get("line"),
+            suite=suite,
+            outcome=event["outcome"],
+            duration=float(event.get("duration", 0)),
+            markers=list(event.get("markers") or []),
+            requirements=list(event.get("requirements") or []),
+            fixtures=list(event.get("fixtures") or []),
+            message=event.get("message"),
+            longrepr=event.get("longrepr"),
             attempts=[Attempt(**a) for a in event.get("attempts") or []],
         )
         if case.attempts and len({a.outcome for a in case.attempts}) > 1:
@@ -349,13 +401,21 @@ def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
     result.duration = sum(r.result.duration for r in runs)
     result.problems = [p for r in runs for p in r.result.problems]
     result.pytest_exit = next((r.result.pytest_exit for r in runs if r.result.pytest_exit), 0)
-    result.status = "incomplete" if not all(r.finished for r in runs) else (
-        "passing" if not counts.bad and not counts.flaky else "failing")
+    result.status = (
+        "incomplete"
+        if not all(r.finished for r in runs)
+        else ("passing" if not counts.bad and not counts.flaky else "failing")
+    )
     covdata.combine([r.data_file for r in runs], data_file)
-    return SuiteRun(result=result, data_file=data_file, log_file=first.log_file,
-                    collected=first.collected, finished=all(r.finished for r in runs),
-                    collect_errors=[e for r in runs for e in r.collect_errors],
-                    killed_for_budget=any(r.killed_for_budget for r in runs))
+    return SuiteRun(
+        result=result,
+        data_file=data_file,
+        log_file=first.log_file,
+        collected=first.collected,
+        finished=all(r.finished for r in runs),
+        collect_errors=[e for r in runs for e in r.collect_errors],
+        killed_for_budget=any(r.killed_for_budget for r in runs),
+    )
 
 
 def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Verdict]:
@@ -364,49 +424,133 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
     target = f"suite:{r.name}"
     out: list[Verdict] = []
     if run.killed_for_budget:
-        out.append(Verdict("budget", target, "duration", r.duration, r.budget, False, f"suites.{r.name}.budget",
-                           f"suite {r.name} ran past its budget of {r.budget:g}s and was stopped"))
+        out.append(
+            Verdict(
+                "budget",
+                target,
+                "duration",
+                r.duration,
+                r.budget,
+                False,
+                f"suites.{r.name}.budget",
+                f"suite {r.name} ran past its budget of {r.budget:g}s and was stopped",
+            )
+        )
         return out
     if not run.finished:
-        out.append(Verdict("process", target, "status", None, None, False, None,
-                           f"suite {r.name}: the test process {_describe_death(r.pytest_exit or 0)}; "
-                           f"{r.counts.total} test(s) had reported"))
+        out.append(
+            Verdict(
+                "process",
+                target,
+                "status",
+                None,
+                None,
+                False,
+                None,
+                f"suite {r.name}: the test process {_describe_death(r.pytest_exit or 0)}; "
+                f"{r.counts.total} test(s) had reported",
+            )
+        )
         return out
     if r.pytest_exit == 4:
-        out.append(Verdict("config", target, "status", None, None, False, None,
-                           f"suite {r.name}: pytest rejected its arguments: {_usage_error(run.log_file)}"))
+        out.append(
+            Verdict(
+                "config",
+                target,
+                "status",
+                None,
+                None,
+                False,
+                None,
+                f"suite {r.name}: pytest rejected its arguments: {_usage_error(run.log_file)}",
+            )
+        )
         return out
     if r.pytest_exit == 3:
-        out.append(Verdict("process", target, "status", None, None, False, None,
-                           f"suite {r.name}: pytest internal error; see {run.log_file}"))
+        out.append(
+            Verdict(
+                "process",
+                target,
+                "status",
+                None,
+                None,
+                False,
+                None,
+                f"suite {r.name}: pytest internal error; see {run.log_file}",
+            )
+        )
     if run.collect_errors:
-        out.append(Verdict("tests", target, "count", float(len(run.collect_errors)), 0, False, None,
-                           f"suite {r.name}: {len(run.collect_errors)} collection error(s): "
-                           f"{run.collect_errors[0]}"))
+        out.append(
+            Verdict(
+                "tests",
+                target,
+                "count",
+                float(len(run.collect_errors)),
+                0,
+                False,
+                None,
+                f"suite {r.name}: {len(run.collect_errors)} collection error(s): {run.collect_errors[0]}",
+            )
+        )
     elif r.counts.total == 0:
-        out.append(Verdict("collection", target, "count", 0, 1, False, f"suites.{r.name}.paths",
-                           f"suite {r.name}: no tests collected from {', '.join(r.paths)}"))
+        out.append(
+            Verdict(
+                "collection",
+                target,
+                "count",
+                0,
+                1,
+                False,
+                f"suites.{r.name}.paths",
+                f"suite {r.name}: no tests collected from {', '.join(r.paths)}",
+            )
+        )
         return out
     bad = r.counts.bad
-    out.append(Verdict("tests", target, "count", float(bad), 0, bad == 0, None,
-                       f"suite {r.name}: {r.counts.passed} passed, {r.counts.failed} failed, {r.counts.error} errors"
-                       + (f"; failed: {', '.join(t.nodeid for t in r.tests if t.outcome in ('failed', 'error'))[:300]}"
-                          if bad else "")))
+    out.append(
+        Verdict(
+            "tests",
+            target,
+            "count",
+            float(bad),
+            0,
+            bad == 0,
+            None,
+            f"suite {r.name}: {r.counts.passed} passed, {r.counts.failed} failed, {r.counts.error} errors"
+            + (
+                f"; failed: {', '.join(t.nodeid for t in r.tests if t.outcome in ('failed', 'error'))[:300]}"
+                if bad
+                else ""
+            ),
+        )
+    )
     flaky = [t for t in r.tests if t.flaky]
     if flaky:
-        blocking = [t for t in flaky if not any(t.nodeid == a or glob_match(a, t.nodeid) or fnmatch(t.nodeid, a)
-                                                for a in allowed_flaky)]
+        blocking = [
+            t
+            for t in flaky
+            if not any(t.nodeid == a or glob_match(a, t.nodeid) or fnmatch(t.nodeid, a) for a in allowed_flaky)
+        ]
         names = ", ".join(t.nodeid for t in (blocking or flaky))
         if blocking:
-            message = (f"suite {r.name}: {len(blocking)} flaky test(s) (outcomes differ between attempts): "
-                       f"{names[:400]}")
+            message = f"suite {r.name}: {len(blocking)} flaky test(s) (outcomes differ between attempts): {names[:400]}"
         else:
             message = f"suite {r.name}: {len(flaky)} flaky test(s) allowed by flaky.allow: {names[:400]}"
         out.append(Verdict("flaky", target, "count", float(len(blocking)), 0, not blocking, "flaky.allow", message))
     if r.budget is not None:
         ok = r.duration <= r.budget
-        out.append(Verdict("budget", target, "duration", r.duration, r.budget, ok, f"suites.{r.name}.budget",
-                           f"suite {r.name} took {r.duration:.1f}s of its {r.budget:g}s budget"))
+        out.append(
+            Verdict(
+                "budget",
+                target,
+                "duration",
+                r.duration,
+                r.budget,
+                ok,
+                f"suites.{r.name}.budget",
+                f"suite {r.name} took {r.duration:.1f}s of its {r.budget:g}s budget",
+            )
+        )
     return out
 
 
@@ -415,12 +559,16 @@ def _audit_verdict(config: Config, record: RunRecord) -> Verdict:
     from mcptest.model import AuditFinding
 
     result = run_audit(config)
-    record.audit = [AuditFinding(rule=f.rule, file=f.file, line=f.line, reason=f.reason, test=f.test)
-                    for f in result.findings]
+    record.audit = [
+        AuditFinding(rule=f.rule, file=f.file, line=f.line, reason=f.reason, test=f.test) for f in result.findings
+    ]
     listed = "; ".join(f"{f.file}:{f.line} {f.rule}" for f in result.findings[:5])
     more = f" and {len(result.findings) - 5} more" if len(result.findings) > 5 else ""
-    message = (f"audit: {len(result.findings)} finding(s) in the suites' tests: {listed}{more}" if result.findings
-               else f"audit: no finding in {result.files_scanned} test file(s)")
+    message = (
+        f"audit: {len(result.findings)} finding(s) in the suites' tests: {listed}{more}"
+        if result.findings
+        else f"audit: no finding in {result.files_scanned} test file(s)"
+    )
     return Verdict("audit", "audit", "count", float(len(result.findings)), 0, result.ok, "audit.gate", message)
 
 
@@ -428,8 +576,7 @@ def run_audit(config: Config) -> Any:
     """``mcptest audit`` with the config's naming rule and excluded folders."""
     from mcptest.audit import DEFAULT_IGNORE_DIRS, audit_config
 
-    return audit_config(config, naming=audit_naming(config),
-                        ignore_dirs=(*DEFAULT_IGNORE_DIRS, *config.audit_exclude))
+    return audit_config(config, naming=audit_naming(config), ignore_dirs=(*DEFAULT_IGNORE_DIRS, *config.audit_exclude))
 
 
 def audit_naming(config: Config) -> str | None:
@@ -447,8 +594,14 @@ def _status(code: int, complete: bool) -> str:
     return "passed" if code == exitcodes.OK else "failed"
 
 
-def execute(config: Config, options: RunOptions, *, on_event: EventHandler | None = None,
-            preflight: PreflightHook | None = None, history: History | None = None) -> RunRecord:
+def execute(
+    config: Config,
+    options: RunOptions,
+    *,
+    on_event: EventHandler | None = None,
+    preflight: PreflightHook | None = None,
+    history: History | None = None,
+) -> RunRecord:
     """Run the selected suites and return the record (also stored in the report folder)."""
     emit: EventHandler = on_event or (lambda kind, data: None)
     planned = plan(config, options)
@@ -460,28 +613,48 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
     run_id = new_run_id()
     started = time.monotonic()
     record = RunRecord(
-        id=run_id, started_at=now_iso(), status="incomplete", complete=False, exit_code=exitcodes.INTERRUPTED,
+        id=run_id,
+        started_at=now_iso(),
+        status="incomplete",
+        complete=False,
+        exit_code=exitcodes.INTERRUPTED,
         exit_reason="interrupted",
-        selection=Selection(suite=options.suite, modules=list(options.modules), keyword=options.keyword,
-                            pytest_args=list(options.pytest_args), contexts=options.contexts,
-                            preflight=options.preflight, workers=options.workers, repeat=options.repeat,
-                            random_order=options.random_order, seed=options.seed,
-                            partial=bool(options.modules or options.keyword or options.pytest_args)),
-        meta=Meta(mcptest_version=__version__, python=platform.python_version(),
-                  platform=f"{platform.system()} {platform.machine()}", command=list(options.command),
-                  cwd=str(Path.cwd()), config_path=str(config.path), git=git_info(config.root)),
+        selection=Selection(
+            suite=options.suite,
+            modules=list(options.modules),
+            keyword=options.keyword,
+            pytest_args=list(options.pytest_args),
+            contexts=options.contexts,
+            preflight=options.preflight,
+            workers=options.workers,
+            repeat=options.repeat,
+            random_order=options.random_order,
+            seed=options.seed,
+            partial=bool(options.modules or options.keyword or options.pytest_args),
+        ),
+        meta=Meta(
+            mcptest_version=__version__,
+            python=platform.python_version(),
+            platform=f"{platform.system()} {platform.machine()}",
+            command=list(options.command),
+            cwd=str(Path.cwd()),
+            config_path=str(config.path),
+            git=git_info(config.root),
+        ),
     )
     baseline = history.baseline()
     workdir = config.report_dir / "tmp" / run_id
     workdir.mkdir(parents=True, exist_ok=True)
     runs: list[SuiteRun] = []
     verdicts: list[Verdict] = []
-    closers: list[Callable[[], None]] = []
+    closers: list[Callable[[], object]] = []
     try:
         for suite, paths in planned:
             if suite.requires and not options.preflight:
-                record.warnings.append(f"suite {suite.name}: bridge preflight skipped (--no-preflight); "
-                                       f"requires {', '.join(suite.requires)}")
+                record.warnings.append(
+                    f"suite {suite.name}: bridge preflight skipped (--no-preflight); "
+                    f"requires {', '.join(suite.requires)}"
+                )
             if suite.requires and options.preflight and preflight is not None:
                 outcome = preflight(config, suite, options)
                 if outcome.close is not None:
@@ -489,24 +662,44 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
                 record.bridges += outcome.probes
                 emit("preflight", {"suite": suite.name, "probes": outcome.probes, "problems": outcome.problems})
                 if outcome.problems:
-                    record.suites.append(SuiteResult(
-                        name=suite.name, test_type=suite.test_type, paths=list(paths), status="not-run",
-                        started_at=now_iso(), budget=suite.budget, timeout=suite.timeout,
-                        requires=list(suite.requires), problems=list(outcome.problems)))
-                    verdicts += [Verdict("bridge", f"suite:{suite.name}", "status", None, None, False,
-                                         f"suites.{suite.name}.requires", p) for p in outcome.problems]
+                    record.suites.append(
+                        SuiteResult(
+                            name=suite.name,
+                            test_type=suite.test_type,
+                            paths=list(paths),
+                            status="not-run",
+                            started_at=now_iso(),
+                            budget=suite.budget,
+                            timeout=suite.timeout,
+                            requires=list(suite.requires),
+                            problems=list(outcome.problems),
+                        )
+                    )
+                    verdicts += [
+                        Verdict(
+                            "bridge",
+                            f"suite:{suite.name}",
+                            "status",
+                            None,
+                            None,
+                            False,
+                            f"suites.{suite.name}.requires",
+                            p,
+                        )
+                        for p in outcome.problems
+                    ]
                     continue
             attempts: list[SuiteRun] = []
             for attempt in range(max(1, options.repeat)):
                 tag = f"-{attempt + 1}" if options.repeat > 1 else ""
                 log = config.report_dir / "logs" / f"{run_id}-{suite.name}{tag}.log"
                 seed = None if not options.random_order else (options.seed or 0) + attempt
-                attempts.append(run_suite(config, suite, paths, options, workdir, log, emit, attempt=attempt,
-                                          seed=seed))
+                attempts.append(
+                    run_suite(config, suite, paths, options, workdir, log, emit, attempt=attempt, seed=seed)
+                )
                 if not attempts[-1].finished or attempts[-1].killed_for_budget:
                     break
-            run = attempts[0] if len(attempts) == 1 else merge_attempts(attempts,
-                                                                          workdir / f"{suite.name}.coverage")
+            run = attempts[0] if len(attempts) == 1 else merge_attempts(attempts, workdir / f"{suite.name}.coverage")
             runs.append(run)
             record.suites.append(run.result)
             verdicts += suite_verdicts(run, config.flaky_allow)
@@ -521,8 +714,18 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
             verdicts += _coverage_stage(config, options, record, runs, data_files, workdir, baseline)
     except Interrupted:
         record.complete = False
-        verdicts.append(Verdict("interrupted", "run", "status", None, None, False, None,
-                                "the run was interrupted; the previous latest record and baseline are untouched"))
+        verdicts.append(
+            Verdict(
+                "interrupted",
+                "run",
+                "status",
+                None,
+                None,
+                False,
+                None,
+                "the run was interrupted; the previous latest record and baseline are untouched",
+            )
+        )
     finally:
         for close in reversed(closers):
             with contextlib.suppress(Exception):
@@ -543,21 +746,48 @@ def execute(config: Config, options: RunOptions, *, on_event: EventHandler | Non
     return record
 
 
-def _coverage_stage(config: Config, options: RunOptions, record: RunRecord, runs: list[SuiteRun],
-                    data_files: list[Path], workdir: Path, baseline: RunRecord | None) -> list[Verdict]:
+def _coverage_stage(
+    config: Config,
+    options: RunOptions,
+    record: RunRecord,
+    runs: list[SuiteRun],
+    data_files: list[Path],
+    workdir: Path,
+    baseline: RunRecord | None,
+) -> list[Verdict]:
     """Read coverage data (combined over suites), attach per-test lines, deltas and gate verdicts."""
     verdicts: list[Verdict] = []
     if not data_files:
         if all(r.finished for r in runs) and any(r.result.counts.total for r in runs):
-            verdicts.append(Verdict("data", "overall", "line", None, None, False, "source",
-                                    f"coverage measured nothing: source {config.source} yielded no coverage data"))
+            verdicts.append(
+                Verdict(
+                    "data",
+                    "overall",
+                    "line",
+                    None,
+                    None,
+                    False,
+                    "source",
+                    f"coverage measured nothing: source {config.source} yielded no coverage data",
+                )
+            )
         return verdicts
     data_file = data_files[0] if len(data_files) == 1 else covdata.combine(data_files, workdir / "combined.coverage")
     raw = covdata.read_json(config, data_file, contexts=options.contexts)
     if raw is None or not raw.get("files"):
-        verdicts.append(Verdict("data", "overall", "line", None, None, False, "source",
-                                f"coverage measured no file: source {config.source} yielded no coverage data "
-                                "(is it the folder or package your tests import?)"))
+        verdicts.append(
+            Verdict(
+                "data",
+                "overall",
+                "line",
+                None,
+                None,
+                False,
+                "source",
+                f"coverage measured no file: source {config.source} yielded no coverage data "
+                "(is it the folder or package your tests import?)",
+            )
+        )
         return verdicts
     report, contexts = covdata.build_report(config, raw, branch=config.coverage.branch)
     report.generated_at = now_iso()
@@ -577,6 +807,7 @@ def _coverage_stage(config: Config, options: RunOptions, record: RunRecord, runs
     if baseline is not None and baseline.coverage is not None:
         covdata.apply_deltas(report, baseline.coverage, baseline.id)
     record.coverage = report
-    verdicts += gate.coverage_verdicts(config, report, only_modules=options.modules,
-                                       evaluate_overall=not record.selection.partial)
+    verdicts += gate.coverage_verdicts(
+        config, report, only_modules=options.modules, evaluate_overall=not record.selection.partial
+    )
     return verdicts

@@ -11,8 +11,11 @@ def guess_sources(root: Path) -> list[str]:
     """Top-level packages (folders with __init__.py), or src/ when the project uses that layout."""
     if (root / "src").is_dir() and any((root / "src").glob("*/__init__.py")):
         return ["src"]
-    found = sorted(p.parent.name for p in root.glob("*/__init__.py")
-                   if p.parent.name not in _SKIP and not p.parent.name.startswith("."))
+    found = sorted(
+        p.parent.name
+        for p in root.glob("*/__init__.py")
+        if p.parent.name not in _SKIP and not p.parent.name.startswith(".")
+    )
     return found
 
 

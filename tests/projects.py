@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CALC = '''\
+CALC = """\
 def add(a, b):
     return a + b
 
@@ -22,16 +22,16 @@ def sign(x):
     if x < 0:
         return -1
     return 0
-'''
+"""
 
-TEXT = '''\
+TEXT = """\
 def shout(s):
     if not s:
         return ""
     return s.upper() + "!"
-'''
+"""
 
-TESTS_CALC = '''\
+TESTS_CALC = """\
 from pkg.calc import add, sign
 
 
@@ -49,23 +49,23 @@ def test_sign_negative_minus_one():
 
 def test_sign_zero_zero():
     assert sign(0) == 0
-'''
+"""
 
-TESTS_TEXT = '''\
+TESTS_TEXT = """\
 from pkg.text import shout
 
 
 def test_shout_word_upper():
     assert shout("hi") == "HI!"
-'''
+"""
 
-CONFIG = '''\
+CONFIG = """\
 source: [pkg]
 coverage:
   overall: {line: 50}
 suites:
   unit: {paths: [tests], timeout: 30s}
-'''
+"""
 
 
 @dataclass
@@ -107,8 +107,15 @@ def env() -> dict[str, str]:
 
 def mcptest(root: Path, *args: str, timeout: float = 120) -> Result:
     """Run ``python -m mcptest ARGS`` in ``root``."""
-    proc = subprocess.run([sys.executable, "-m", "mcptest", *args], cwd=root, capture_output=True, text=True,
-                          timeout=timeout, env=env(), stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mcptest", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env(),
+        stdin=subprocess.DEVNULL,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from projects import CONFIG, latest, make_project, mcptest
+
 from mcptest import exitcodes
 from mcptest.history import validate
-from projects import CONFIG, latest, make_project, mcptest
 
 WEAK = "def test_weak_assertion_always_passes():\n    assert True\n"
 
@@ -30,8 +31,13 @@ def test_run_without_audit_gate_does_not_audit(tmp_path: Path) -> None:
 
 
 def test_audit_command_gate_and_json(tmp_path: Path) -> None:
-    make_project(tmp_path, files={"tests/test_weak.py": WEAK, "other/test_lost.py": "def test_lost_file_never_runs():\n"
-                                                                                    "    assert 1 == 2\n"})
+    make_project(
+        tmp_path,
+        files={
+            "tests/test_weak.py": WEAK,
+            "other/test_lost.py": "def test_lost_file_never_runs():\n    assert 1 == 2\n",
+        },
+    )
     listed = mcptest(tmp_path, "audit")
     assert listed.code == exitcodes.OK  # a listing, not a gate
     assert "tests/test_weak.py:2: always-true" in listed.stdout

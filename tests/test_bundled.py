@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from projects import env, latest, mcptest
 
 from mcptest import exitcodes
 from mcptest.history import validate
-from projects import env, latest, mcptest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,8 +40,15 @@ def test_bundled_unit_suite_meets_every_gate_exits_ok(unit_run: tuple[int, str, 
     assert record["counts"]["failed"] == 0 and record["counts"]["passed"] >= 100
     thresholds = [v for v in record["verdicts"] if v["kind"] == "threshold"]
     targets = {v["target"] for v in thresholds}
-    assert {"overall", "file:whatsapp_mcp/routing.py", "file:whatsapp_mcp/sync.py",
-            "file:whatsapp_mcp/backends/health.py", "module:routing", "module:sync", "module:health"} <= targets
+    assert {
+        "overall",
+        "file:whatsapp_mcp/routing.py",
+        "file:whatsapp_mcp/sync.py",
+        "file:whatsapp_mcp/backends/health.py",
+        "module:routing",
+        "module:sync",
+        "module:health",
+    } <= targets
     assert all(v["passed"] for v in thresholds)
     assert record["suites"][0]["duration"] < 30  # the spec's budget for unit suites
 
@@ -55,30 +62,58 @@ def test_bundled_tests_carry_requirement_ids_for_every_unit_fr(unit_run: tuple[i
 def test_bundled_numbers_equal_coverage_py_run_directly(bundled: Path, unit_run: tuple[int, str, dict]) -> None:
     _, _, record = unit_run
     data = bundled / "direct.coverage"
-    subprocess.run([sys.executable, "-m", "coverage", "run", f"--data-file={data}", "--branch",
-                    "--source=whatsapp_mcp", "-m", "pytest", "-q", "-p", "no:cacheprovider", "suites/unit"],
-                   cwd=bundled, env=env(), check=True, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, "-m", "coverage", "json", f"--data-file={data}", "-o", "direct.json"],
-                   cwd=bundled, env=env(), check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coverage",
+            "run",
+            f"--data-file={data}",
+            "--branch",
+            "--source=whatsapp_mcp",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "suites/unit",
+        ],
+        cwd=bundled,
+        env=env(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "json", f"--data-file={data}", "-o", "direct.json"],
+        cwd=bundled,
+        env=env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     direct = json.loads((bundled / "direct.json").read_text())["files"]
     ours = {f["path"]: f["totals"] for f in record["coverage"]["files"]}
     assert set(ours) == set(direct)
     for path, entry in direct.items():
         s = entry["summary"]
-        assert (ours[path]["statements"], ours[path]["covered_lines"], ours[path]["branches"],
-                ours[path]["covered_branches"]) == (s["num_statements"], s["covered_lines"], s["num_branches"],
-                                                    s["covered_branches"]), path
+        assert (
+            ours[path]["statements"],
+            ours[path]["covered_lines"],
+            ours[path]["branches"],
+            ours[path]["covered_branches"],
+        ) == (s["num_statements"], s["covered_lines"], s["num_branches"], s["covered_branches"]), path
         assert ours[path]["percent"] == pytest.approx(s["percent_covered"])
 
 
-def test_bundled_without_routing_tests_exits_threshold(bundled: Path, unit_run: tuple[int, str, dict],
-                                                       tmp_path: Path) -> None:
+def test_bundled_without_routing_tests_exits_threshold(
+    bundled: Path, unit_run: tuple[int, str, dict], tmp_path: Path
+) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(bundled, copy, ignore=shutil.ignore_patterns(".mcptest", "direct.*"))
     (copy / "suites" / "unit" / "test_routing.py").unlink()
     # the routing module names its test file; without it the config is rightly refused, so point it elsewhere
-    config = (copy / "mcptest.yaml").read_text().replace("tests: [suites/unit/test_routing.py]",
-                                                          "tests: [suites/unit]")
+    config = (copy / "mcptest.yaml").read_text().replace("tests: [suites/unit/test_routing.py]", "tests: [suites/unit]")
     (copy / "mcptest.yaml").write_text(config)
     result = mcptest(copy, "run", "unit", timeout=300)
     assert result.code == exitcodes.THRESHOLD_MISSED, result.output

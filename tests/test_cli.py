@@ -7,17 +7,25 @@ import re
 from pathlib import Path
 
 import pytest
+from projects import make_project, mcptest
 from typer.testing import CliRunner
 
 from mcptest import exitcodes
 from mcptest.cli import app
-from projects import make_project, mcptest
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
-COMMANDS = [["run"], ["report"], ["audit"], ["init"], ["baseline", "save"], ["baseline", "show"],
-            ["config", "check"], ["bridges", "check"]]
+COMMANDS = [
+    ["run"],
+    ["report"],
+    ["audit"],
+    ["init"],
+    ["baseline", "save"],
+    ["baseline", "show"],
+    ["config", "check"],
+    ["bridges", "check"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -71,8 +79,10 @@ def test_init_writes_a_starter_that_validates(tmp_path: Path) -> None:
 
 
 def test_config_check_prints_resolved_values_with_env_expanded(tmp_path: Path) -> None:
-    config = ("source: [pkg]\nsuites:\n  unit: {paths: [tests], budget: 2m}\nbridges:\n"
-              "  api: {url: '${API_URL:-http://127.0.0.1:9}'}\n")
+    config = (
+        "source: [pkg]\nsuites:\n  unit: {paths: [tests], budget: 2m}\nbridges:\n"
+        "  api: {url: '${API_URL:-http://127.0.0.1:9}'}\n"
+    )
     make_project(tmp_path, config)
     result = mcptest(tmp_path, "config", "check")
     assert result.code == 0, result.output
@@ -81,10 +91,12 @@ def test_config_check_prints_resolved_values_with_env_expanded(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["run", "unit", "--bogus"], "No such option: --bogus"),
-     (["run"], "Missing argument 'SUITE'"),
-     (["run", "unit", "-c", "."], "is a directory"),
-     (["report", "--run", "nope"], "no readable run nope")],
+    [
+        (["run", "unit", "--bogus"], "No such option: --bogus"),
+        (["run"], "Missing argument 'SUITE'"),
+        (["run", "unit", "-c", "."], "is a directory"),
+        (["report", "--run", "nope"], "no readable run nope"),
+    ],
 )
 def test_cli_usage_errors_exit_config_code_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
     make_project(tmp_path)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcptest import exitcodes
-from mcptest.history import validate
 from projects import CONFIG, latest, make_project, mcptest
 
-ORDER_DEPENDENT = '''\
+from mcptest import exitcodes
+from mcptest.history import validate
+
+ORDER_DEPENDENT = """\
 STATE = []
 
 
@@ -19,9 +20,9 @@ def test_order_first_sets_state():
 
 def test_order_second_needs_first():
     assert STATE, "depends on test_order_first_sets_state having run before"
-'''
+"""
 
-RERUN_FLAKY = '''\
+RERUN_FLAKY = """\
 import pathlib
 
 import pytest
@@ -33,15 +34,17 @@ def test_rerun_fails_once_then_passes():
     first = not marker.exists()
     marker.write_text("x")
     assert not first, "first attempt fails on purpose"
-'''
+"""
 
 
 def test_repeat_random_order_reports_order_dependent_test_flaky(tmp_path: Path) -> None:
     make_project(tmp_path, files={"tests/test_order.py": ORDER_DEPENDENT})
     result = mcptest(tmp_path, "run", "unit", "--repeat", "3", "--random-order", "--seed", "1")
     assert result.code == exitcodes.TESTS_FAILED, result.output
-    assert "1 flaky test(s) (outcomes differ between attempts): tests/test_order.py::test_order_second_needs_first" \
+    assert (
+        "1 flaky test(s) (outcomes differ between attempts): tests/test_order.py::test_order_second_needs_first"
         in result.stdout
+    )
     record = latest(tmp_path)
     validate(record)
     flaky = [t for t in record["suites"][0]["tests"] if t["flaky"]]

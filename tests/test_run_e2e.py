@@ -11,13 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
+from projects import CONFIG, env, latest, make_project, mcptest, runs
 
 from mcptest import exitcodes
 from mcptest.history import validate
-from projects import CONFIG, env, latest, make_project, mcptest, runs
 
-UNTESTED_TEXT = {"tests/test_text.py": "import pkg.text\n\n\ndef test_text_module_loads_has_shout():\n"
-                                       "    assert callable(pkg.text.shout)\n"}
+UNTESTED_TEXT = {
+    "tests/test_text.py": "import pkg.text\n\n\ndef test_text_module_loads_has_shout():\n"
+    "    assert callable(pkg.text.shout)\n"
+}
 
 
 def check_record(data: dict) -> None:
@@ -76,8 +78,13 @@ def test_run_overall_miss_exits_threshold(tmp_path: Path) -> None:
 
 
 def test_run_failing_test_exits_tests_failed_and_keeps_the_message(tmp_path: Path) -> None:
-    make_project(tmp_path, files={"tests/test_text.py": "from pkg.text import shout\n\n"
-                                  "def test_shout_word_wrong_expectation():\n    assert shout('a') == 'B!'\n"})
+    make_project(
+        tmp_path,
+        files={
+            "tests/test_text.py": "from pkg.text import shout\n\n"
+            "def test_shout_word_wrong_expectation():\n    assert shout('a') == 'B!'\n"
+        },
+    )
     result = mcptest(tmp_path, "run", "unit")
     assert result.code == exitcodes.TESTS_FAILED, result.output
     record = latest(tmp_path)
@@ -110,7 +117,9 @@ def test_run_bad_config_is_one_line_with_file_and_line(tmp_path: Path) -> None:
     make_project(tmp_path, CONFIG.replace("{line: 50}", "{line: 150}"))
     result = mcptest(tmp_path, "run", "unit")
     assert result.code == exitcodes.CONFIG_ERROR
-    assert result.stderr.strip() == "mcptest: error: mcptest.yaml:3: coverage.overall.line: 150 is not between 0 and 100"
+    assert (
+        result.stderr.strip() == "mcptest: error: mcptest.yaml:3: coverage.overall.line: 150 is not between 0 and 100"
+    )
     assert "Traceback" not in result.output
     assert not (tmp_path / ".mcptest").exists()
 
@@ -133,8 +142,10 @@ def test_run_source_with_no_python_files_measures_nothing_and_says_so(tmp_path: 
 
 @pytest.mark.parametrize(
     ("body", "death"),
-    [("import os\n    os._exit(3)", "exited with code 3"),
-     ("import ctypes\n    ctypes.string_at(0)", "killed by signal SIGSEGV")],
+    [
+        ("import os\n    os._exit(3)", "exited with code 3"),
+        ("import ctypes\n    ctypes.string_at(0)", "killed by signal SIGSEGV"),
+    ],
 )
 def test_run_test_process_that_dies_fails_the_run(tmp_path: Path, body: str, death: str) -> None:
     make_project(tmp_path, files={"tests/test_zdie.py": f"def test_die_hard_crash():\n    {body}\n"})
@@ -148,8 +159,15 @@ def test_run_test_process_that_dies_fails_the_run(tmp_path: Path, body: str, dea
 
 
 def _start(root: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "mcptest", *args], cwd=root, env=env(), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "mcptest", *args],
+        cwd=root,
+        env=env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 BLOCKING_TEST = """\
@@ -255,7 +273,8 @@ def test_run_with_contexts_records_lines_per_test(tmp_path: Path) -> None:
 
 def test_run_module_selection_is_partial_and_gates_only_the_module(tmp_path: Path) -> None:
     config = CONFIG.replace("{line: 50}", "{line: 99}") + (
-        "modules:\n  calc: {files: [pkg/calc.py], tests: [tests/test_calc.py], line: 100}\n")
+        "modules:\n  calc: {files: [pkg/calc.py], tests: [tests/test_calc.py], line: 100}\n"
+    )
     make_project(tmp_path, config)
     result = mcptest(tmp_path, "run", "unit", "--module", "calc")
     assert result.code == 0, result.output
@@ -267,8 +286,10 @@ def test_run_module_selection_is_partial_and_gates_only_the_module(tmp_path: Pat
 
 
 def test_run_all_reports_per_suite_and_combined(tmp_path: Path) -> None:
-    config = CONFIG.replace("  unit: {paths: [tests], timeout: 30s}",
-                            "  calc: {paths: [tests/test_calc.py]}\n  text: {paths: [tests/test_text.py]}")
+    config = CONFIG.replace(
+        "  unit: {paths: [tests], timeout: 30s}",
+        "  calc: {paths: [tests/test_calc.py]}\n  text: {paths: [tests/test_text.py]}",
+    )
     make_project(tmp_path, config)
     result = mcptest(tmp_path, "run", "all")
     assert result.code == 0, result.output
@@ -318,6 +339,7 @@ def test_run_parallel_workers_give_the_serial_numbers(tmp_path: Path) -> None:
     assert parallel["selection"]["workers"] == "2" and parallel["counts"]["passed"] == 5
     assert [f["totals"] for f in parallel["coverage"]["files"]] == [f["totals"] for f in serial["coverage"]["files"]]
     assert sorted(t["nodeid"] for t in parallel["suites"][0]["tests"]) == sorted(
-        t["nodeid"] for t in serial["suites"][0]["tests"])
+        t["nodeid"] for t in serial["suites"][0]["tests"]
+    )
     case = next(t for t in parallel["suites"][0]["tests"] if t["name"] == "test_sign_zero_zero")
     assert case["file"] == "tests/test_calc.py" and case["line"] == 16  # metadata crosses from the workers

@@ -1,0 +1,78 @@
+"""Gates on data: per-file globs apply to each file, modules on combined numbers, max_drop, no-branch files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mcptest import covdata, exitcodes, gate
+from mcptest.config_model import Config, CoverageConfig, FileRule, ModuleConfig, Threshold
+from mcptest.model import CoverageReport, FileCoverage, Totals, Verdict
+
+
+def config(**coverage: object) -> Config:
+    return Config(path=Path("/p/mcptest.yaml"), root=Path("/p"), source=["pkg"], coverage=CoverageConfig(**coverage))  # type: ignore[arg-type]
+
+
+def report(*files: tuple[str, int, int, int, int]) -> CoverageReport:
+    fcs = [FileCoverage(path=p, totals=Totals.of(s, c, b, cb)) for p, s, c, b, cb in files]
+    return CoverageReport(branch=True, overall=sum((f.totals for f in fcs), Totals()), files=fcs)
+
+
+def test_glob_rule_applies_to_each_matching_file() -> None:
+    cfg = config(files=[FileRule("pkg/*.py", Threshold(line=80, key='coverage.files."pkg/*.py"'))])
+    verdicts = gate.coverage_verdicts(
+        cfg, report(("pkg/a.py", 10, 9, 0, 0), ("pkg/b.py", 10, 5, 0, 0), ("pkg/sub/c.py", 10, 0, 0, 0))
+    )
+    assert [(v.target, v.passed) for v in verdicts] == [("file:pkg/a.py", True), ("file:pkg/b.py", False)]
+    assert verdicts[1].message == "pkg/b.py line coverage 50.0% is below the required 80%"
+
+
+def test_pattern_matching_no_measured_file_is_a_config_verdict() -> None:
+    cfg = config(files=[FileRule("pkg/missing.py", Threshold(line=80, key="k"))])
+    (verdict,) = gate.coverage_verdicts(cfg, report(("pkg/a.py", 10, 9, 0, 0)))
+    assert verdict.kind == "config" and not verdict.passed and "matches no measured file" in verdict.message
+    assert gate.exit_code([verdict]) == exitcodes.CONFIG_ERROR
+
+
+def test_module_threshold_uses_combined_numbers() -> None:
+    cfg = config()
+    cfg.modules = {"m": ModuleConfig(name="m", files=["pkg/a.py", "pkg/b.py"], threshold=Threshold(line=70))}
+    rep = report(("pkg/a.py", 10, 10, 0, 0), ("pkg/b.py", 30, 18, 0, 0))  # 28/40 = 70 % combined
+    rep.modules = covdata.module_coverage(cfg, rep.files)
+    (verdict,) = gate.coverage_verdicts(cfg, rep)
+    assert verdict.target == "module:m" and verdict.actual == 70.0 and verdict.passed
+
+
+def test_branch_minimum_on_file_without_branches_is_not_applicable() -> None:
+    cfg = config(files=[FileRule("pkg/a.py", Threshold(branch=90))])
+    (verdict,) = gate.coverage_verdicts(cfg, report(("pkg/a.py", 10, 10, 0, 0)))
+    assert verdict.passed and verdict.actual is None and "not applicable" in verdict.message
+
+
+def test_threshold_compares_exact_value_and_display_floors() -> None:
+    cfg = config(overall=Threshold(line=80))
+    (verdict,) = gate.coverage_verdicts(cfg, report(("pkg/a.py", 10001, 7999, 0, 0)))  # 79.98 %
+    assert not verdict.passed and "79.9%" in verdict.message
+    assert gate.pct(79.99) == "79.9%" and gate.pct(80.0) == "80.0%" and gate.pct(None) == "n/a"
+
+
+def test_max_drop_fails_only_files_that_dropped_more() -> None:
+    cfg = config(max_drop=1.0)
+    before = report(("pkg/a.py", 100, 90, 0, 0), ("pkg/b.py", 100, 90, 0, 0))
+    now = report(("pkg/a.py", 100, 89, 0, 0), ("pkg/b.py", 100, 80, 0, 0), ("pkg/new.py", 10, 0, 0, 0))
+    covdata.apply_deltas(now, before, "base")
+    assert now.files[2].totals.delta_line is None  # a new file has no delta
+    verdicts = gate.coverage_verdicts(cfg, now)
+    failed = [(v.target, v.metric) for v in verdicts if not v.passed]
+    assert failed == [("overall", "line"), ("file:pkg/b.py", "line")]
+    assert gate.exit_code(verdicts) == exitcodes.THRESHOLD_MISSED
+
+
+def test_exit_code_from_kinds_uses_precedence() -> None:
+    verdicts = [
+        Verdict("threshold", "overall", "line", 1, 2, False),
+        Verdict("tests", "suite:u", "count", 1, 0, False),
+        Verdict("budget", "suite:u", "duration", 9, 5, False),
+    ]
+    assert gate.exit_code(verdicts) == exitcodes.BUDGET_EXCEEDED
+    assert gate.exit_code([Verdict("tests", "suite:u", "count", 0, 0, True)]) == exitcodes.OK
