@@ -18,6 +18,7 @@ KIND_CODES = {
     "max_drop": exitcodes.THRESHOLD_MISSED,
     "flaky": exitcodes.TESTS_FAILED,
     "audit": exitcodes.TESTS_FAILED,
+    "traffic": exitcodes.TESTS_FAILED,
     "bridge": exitcodes.BRIDGE_UNAVAILABLE,
     "config": exitcodes.CONFIG_ERROR,
     "collection": exitcodes.NO_TESTS_OR_DATA,

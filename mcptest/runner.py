@@ -59,6 +59,8 @@ class PreflightOutcome:
     probes: list[BridgeProbe] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     close: Callable[[], object] | None = None
+    #: Calls each required bridge has served so far (None: not a simulator, cannot tell).
+    count_calls: Callable[[], dict[str, int | None]] | None = None
 
 
 @dataclass
@@ -236,7 +238,12 @@ def run_suite(
         }
     )
     # the suite's pytest is a fresh session: variables of an outer pytest-xdist worker must not leak into it
-    for name in ("COVERAGE_PROCESS_START", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_TESTRUNUID", "PYTEST_XDIST_WORKER_COUNT"):
+    for name in (
+        "COVERAGE_PROCESS_START",
+        "PYTEST_XDIST_WORKER",
+        "PYTEST_XDIST_TESTRUNUID",
+        "PYTEST_XDIST_WORKER_COUNT",
+    ):
         env.pop(name, None)
     cmd = pytest_command(config, suite, paths, options, data_file)
     result = SuiteResult(
@@ -554,6 +561,38 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
     return out
 
 
+def _traffic(result: SuiteResult, before: dict[str, int | None], after: dict[str, int | None]) -> list[Verdict]:
+    """Calls per bridge during the suite; a suite that requires bridges but sent them nothing is flagged."""
+    calls: dict[str, int] = {}
+    for name, count in after.items():
+        start = before.get(name)
+        if count is not None and start is not None:
+            calls[name] = max(0, count - start)
+    result.bridge_calls = calls or None
+    if not calls or result.counts.total == 0:
+        return []
+    idle = sorted(name for name, n in calls.items() if n == 0)
+    target = f"suite:{result.name}"
+    if len(idle) == len(calls):
+        return [
+            Verdict(
+                "traffic",
+                target,
+                "count",
+                0,
+                1,
+                False,
+                f"suites.{result.name}.requires",
+                f"suite {result.name} requires {', '.join(result.requires)} but sent them no traffic: "
+                "its tests never reached a bridge",
+            )
+        ]
+    message = f"suite {result.name} sent " + ", ".join(f"{n} call(s) to {name}" for name, n in sorted(calls.items()))
+    if idle:
+        message += f"; none to {', '.join(idle)}"
+    return [Verdict("traffic", target, "count", float(sum(calls.values())), 1, True, None, message)]
+
+
 def _audit_verdict(config: Config, record: RunRecord) -> Verdict:
     """The audit gate (``audit: {gate: true}``): every finding is kept in the record."""
     from mcptest.model import AuditFinding
@@ -689,6 +728,10 @@ def execute(
                         for p in outcome.problems
                     ]
                     continue
+            counter = None
+            if suite.requires and options.preflight and preflight is not None:
+                counter = outcome.count_calls
+            calls_before = counter() if counter is not None else None
             attempts: list[SuiteRun] = []
             for attempt in range(max(1, options.repeat)):
                 tag = f"-{attempt + 1}" if options.repeat > 1 else ""
@@ -703,6 +746,8 @@ def execute(
             runs.append(run)
             record.suites.append(run.result)
             verdicts += suite_verdicts(run, config.flaky_allow)
+            if counter is not None and calls_before is not None:
+                verdicts += _traffic(run.result, calls_before, counter())
         record.complete = all(r.finished and not r.killed_for_budget for r in runs)
         data_files = [r.data_file for r in runs if r.data_file.exists()]
         if config.audit_gate:

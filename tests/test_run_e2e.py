@@ -343,3 +343,41 @@ def test_run_parallel_workers_give_the_serial_numbers(tmp_path: Path) -> None:
     )
     case = next(t for t in parallel["suites"][0]["tests"] if t["name"] == "test_sign_zero_zero")
     assert case["file"] == "tests/test_calc.py" and case["line"] == 16  # metadata crosses from the workers
+
+
+PROJECT_SETTINGS = """\
+[tool.coverage.run]
+omit = ["pkg/text.py"]
+
+[tool.coverage.report]
+exclude_also = ["def unreachable_helper"]
+
+[tool.pytest.ini_options]
+markers = ["slow: a slow test"]
+addopts = "--strict-markers"
+"""
+
+
+def test_run_respects_the_projects_coverage_and_pytest_settings(tmp_path: Path) -> None:
+    calc = "def add(a, b):\n    return a + b\n\n\ndef unreachable_helper():\n    return 1\n"
+    tests = (
+        "import pytest\nfrom pkg.calc import add\n\n\n@pytest.mark.slow\ndef test_add_small_numbers_sum():\n"
+        "    assert add(1, 2) == 3\n"
+    )
+    make_project(
+        tmp_path,
+        files={"pyproject.toml": PROJECT_SETTINGS, "pkg/calc.py": calc, "tests/test_calc.py": tests},
+    )
+    result = mcptest(tmp_path, "run", "unit")
+    assert result.code == 0, result.output
+    record = latest(tmp_path)
+    files = {f["path"]: f for f in record["coverage"]["files"]}
+    assert "pkg/text.py" not in files  # the project's [tool.coverage.run] omit
+    assert files["pkg/calc.py"]["totals"]["statements"] == 2  # exclude_also removed the helper
+    assert files["pkg/calc.py"]["excluded_lines"] == [5, 6]
+    case = record["suites"][0]["tests"][0]
+    assert "slow" in case["markers"]
+    (tmp_path / "tests" / "test_calc.py").write_text(tests.replace("mark.slow", "mark.unknown_marker"))
+    strict = mcptest(tmp_path, "run", "unit")  # the project's --strict-markers still applies
+    assert strict.code == exitcodes.TESTS_FAILED, strict.output
+    assert "collection error" in strict.stdout
