@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import tokenize
@@ -52,6 +53,7 @@ PRAGMA = "pragma: no mutate"
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache",
                        ".hypothesis", ".tox", ".nox", "node_modules", ".eggs", "htmlcov"})
 _POLL = 0.02
+_PYTEST_USAGE_ERROR = 4
 _TIMEOUT_FACTOR = 10.0
 _TIMEOUT_BASE = 5.0
 
@@ -505,29 +507,36 @@ def copy_project(config: Config, dest: Path) -> Path:
     return dest
 
 
-def _sweep_bytecode(root: Path) -> None:
-    # a mutant of the same size written in the same second could otherwise be shadowed by a stale .pyc
-    for cache in list(root.rglob("__pycache__")):
-        shutil.rmtree(cache, ignore_errors=True)
-
-
 def _write_source(root: Path, rel: str, data: bytes) -> None:
-    """Write a file of the copy, never through a symlink that could lead back to the user's tree."""
+    """Write a file of the copy, never through a symlink that could lead back to the user's tree.
+
+    Every write gets a modification time (whole seconds) that no earlier version of the file had:
+    Python trusts a cached .pyc whose recorded mtime and size match, so a mutant of the same size
+    written within the same second could otherwise run the previous version's bytecode.
+    """
     path = root / rel
     if path.is_symlink():
         path.unlink()
     real = path.resolve()
     if not real.is_relative_to(root.resolve()):
         raise McptestError(f"refusing to write {real}: it is outside the temporary copy {root}")
+    before = int(path.stat().st_mtime) if path.exists() else int(time.time())
     path.write_bytes(data)
+    stamp = before - 1  # each write is older than the one before: never a time seen earlier
+    os.utime(path, (stamp, stamp))
 
 
 def _env(root: Path) -> dict[str, str]:
+    """The environment of a test process in the copy ``root``: the copy first on the import path.
+
+    Bytecode is cached, but only under the temporary folder (``PYTHONPYCACHEPREFIX``): the test files
+    and unchanged modules then compile once, not once per mutant, and nothing is written elsewhere.
+    """
     env = dict(os.environ)
-    for key in [k for k in env if k.startswith("MCPTEST_")] + ["COVERAGE_PROCESS_START", "PYTEST_ADDOPTS"]:
+    for key in [k for k in env if k.startswith("MCPTEST_")] + ["COVERAGE_PROCESS_START", "PYTHONDONTWRITEBYTECODE"]:
         env.pop(key, None)
     env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONPYCACHEPREFIX"] = str(root.parent / "pycache")
     return env
 
 
@@ -549,6 +558,41 @@ class _Baseline:
     covering: dict[str, dict[int, list[str]]]  # file -> line -> passing node ids that ran it
     overhead: float  # seconds of a test process beyond its tests' own durations
     duration: float
+    preload: list[str]  # installed modules the tests imported: a warm server imports them once
+
+
+#: A pytest plugin for the baseline run: it lists the modules the test process imported.
+_PROBE = """\
+import json, os, sys
+
+def pytest_sessionfinish(session):
+    out = os.environ.get("MCPTEST_MUTATE_PROBE")
+    if out:
+        modules = [[n, getattr(m, "__file__", None)] for n, m in list(sys.modules.items())]
+        with open(out, "w", encoding="utf-8") as handle:
+            json.dump(modules, handle)
+"""
+
+
+def _installed_roots() -> list[str]:
+    paths = sysconfig.get_paths()
+    roots = {os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return sorted(roots)
+
+
+def _preloadable(probes: Sequence[Path]) -> list[str]:
+    """Modules of the standard library and site-packages that the baseline imported, in import order."""
+    roots = _installed_roots()
+    names: dict[str, None] = {}
+    for probe in probes:
+        with contextlib.suppress(OSError, ValueError):
+            for name, file in json.loads(probe.read_text(encoding="utf-8")):
+                if not file or name.startswith(("coverage", "mcptest", "_mcptest")) or name == "__main__":
+                    continue
+                real = os.path.realpath(file)
+                if any(real.startswith(r + os.sep) for r in roots):
+                    names[name] = None
+    return list(names)
 
 
 def _run_baseline(config: Config, copy_config: Config, planned: list[tuple[SuiteConfig, list[str]]],
@@ -558,16 +602,23 @@ def _run_baseline(config: Config, copy_config: Config, planned: list[tuple[Suite
     suite_of: dict[str, str] = {}
     failed: list[str] = []
     data_files = []
+    probes = []
+    probe_dir = tmp / "probe"
+    probe_dir.mkdir()
+    (probe_dir / "_mcptest_mutate_probe.py").write_text(_PROBE, encoding="utf-8")
     started = time.monotonic()
     for suite, paths in planned:
         data_file = tmp / f"baseline-{suite.name}.coverage"
         events = tmp / f"baseline-{suite.name}.events.jsonl"
         log = tmp / f"baseline-{suite.name}.log"
         options = RunOptions(suite=suite.name, contexts=True, preflight=False,
-                             pytest_args=["-p", "no:cacheprovider"])
+                             pytest_args=["-p", "no:cacheprovider", "-p", "_mcptest_mutate_probe"])
         cmd = pytest_command(copy_config, suite, paths, options, data_file)
         env = _env(root)
-        env.update({"MCPTEST_EVENTS": str(events), "MCPTEST_CONTEXTS": "1", "MCPTEST_SUITE": suite.name,
+        probes.append(tmp / f"modules-{suite.name}.json")
+        env["PYTHONPATH"] += os.pathsep + str(probe_dir)
+        env.update({"MCPTEST_MUTATE_PROBE": str(probes[-1]), "MCPTEST_EVENTS": str(events),
+                    "MCPTEST_CONTEXTS": "1", "MCPTEST_SUITE": suite.name,
                     "MCPTEST_COV_DATA": str(data_file), "MCPTEST_COV_SOURCE": ",".join(config.source),
                     "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
                     "MCPTEST_REQ_MARKER": config.report.requirement_marker})
@@ -631,22 +682,179 @@ def _run_baseline(config: Config, copy_config: Config, planned: list[tuple[Suite
     for path, by_line in contexts.items():
         covering[path] = {int(line): [n for n in names if n in tests] for line, names in by_line.items()}
     overhead = max(0.0, duration - sum(tests.values())) / max(1, len(planned))
-    return _Baseline(tests, suite_of, executed, covering, overhead, duration)
+    return _Baseline(tests, suite_of, executed, covering, overhead, duration, _preloadable(probes))
 
 
 # ------------------------------------------------------------------------------------------ mutant runs
 
+#: The warm test server, one per copy (POSIX): it imports pytest, its plugins and the installed modules
+#: the tests use once, then forks a fresh child per mutant that runs ``pytest.main`` in its own session.
+#: Protocol: it prints ``ready [tainted files]``; then for each JSON job line {"args", "log"} on stdin it
+#: prints ``pid N`` and, when the child ends, ``exit CODE`` (negative: killed by that signal).
+_SERVER = """\
+import importlib, json, os, sys, traceback
+root = os.path.realpath(sys.argv[1])
+with open(sys.argv[2], encoding="utf-8") as handle:
+    wanted = json.load(handle)
+for name in wanted:
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        pass
+import pytest
+tainted = set()
+for module in list(sys.modules.values()):
+    path = getattr(module, "__file__", None)
+    if path and os.path.realpath(path).startswith(root + os.sep):
+        tainted.add(os.path.relpath(os.path.realpath(path), root).replace(os.sep, "/"))
+import gc
+gc.collect()
+gc.freeze()  # the children's collections skip what the server imported
+print("ready " + json.dumps(sorted(tainted)), flush=True)
+for line in sys.stdin:
+    job = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            os.setsid()
+            fd = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            code = int(pytest.main(job["args"]))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    print("pid %d" % pid, flush=True)
+    _, status = os.waitpid(pid, 0)
+    print("exit %d" % os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+class _Server:
+    """The parent's handle on one warm test server."""
+
+    def __init__(self, root: Path, preload: Path, log: Path) -> None:
+        with open(log, "wb") as err:
+            self.proc = subprocess.Popen([sys.executable, "-c", _SERVER, str(root), str(preload)], cwd=root,
+                                         env=_env(root), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=err, start_new_session=True)
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self.buffer = b""
+        self.tainted: set[str] | None = None  # project files it imported itself: their mutants go cold
+        self.child: int | None = None
+        self.code: int | None = None
+
+    def _lines(self) -> list[str]:
+        assert self.proc.stdout is not None
+        with contextlib.suppress(BlockingIOError):
+            while chunk := self.proc.stdout.read(65536):
+                self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\n")
+        return [line.decode("utf-8", errors="replace") for line in lines]
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_ready(self, deadline: float) -> bool:
+        while self.tainted is None and self.alive and time.monotonic() < deadline:
+            self.poll()
+            time.sleep(_POLL)
+        return self.tainted is not None and self.alive
+
+    def submit(self, args: list[str], log: Path) -> None:
+        assert self.proc.stdin is not None
+        self.child, self.code = None, None
+        self.proc.stdin.write((json.dumps({"args": args, "log": str(log)}) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def poll(self) -> int | None:
+        """The exit code of the current child once it ended; None while it runs."""
+        for line in self._lines():
+            kind, _, rest = line.partition(" ")
+            if kind == "ready":
+                self.tainted = set(json.loads(rest))
+            elif kind == "pid":
+                self.child = int(rest)
+            elif kind == "exit":
+                self.code = int(rest)
+        if self.code is None and not self.alive:
+            raise McptestError("the warm test server ended unexpectedly")
+        return self.code
+
+    def kill_child(self) -> None:
+        if self.child is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.child, signal.SIGKILL)
+
+    def close(self) -> None:
+        self.kill_child()
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        _kill(self.proc)
+        with contextlib.suppress(OSError):
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
 
 @dataclass
 class _Slot:
+    """One copy of the project with at most one mutant applied and its tests running."""
+
     root: Path
     log: Path
-    proc: subprocess.Popen[bytes] | None = None
+    server: _Server | None = None
     mutant: Mutant | None = None
     commands: deque[list[str]] = field(default_factory=deque)
+    proc: subprocess.Popen[bytes] | None = None  # a cold run
+    warm: bool = False  # this mutant runs through the server
+    by_file: bool = False  # running the covering tests' files, not their ids
+    killed: bool = False  # past its deadline: killed, waiting for the server to say so
     started: float = 0.0
     deadline: float = 0.0
     original: bytes = b""
+
+    def launch(self) -> None:
+        args = self.commands.popleft()
+        if self.warm:
+            assert self.server is not None
+            # plugins the server imported early cannot have their own asserts rewritten; pytest warns
+            # about that (an error under filterwarnings=error), though it changes no test outcome
+            self.server.submit(["-W", "ignore::pytest.PytestAssertRewriteWarning", *args], self.log)
+            return
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=self.root,
+                                         env=_env(self.root), stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def poll(self) -> int | None:
+        if self.warm:
+            assert self.server is not None
+            return self.server.poll()
+        assert self.proc is not None
+        return self.proc.poll()
+
+    def kill(self) -> None:
+        if self.warm and self.server is not None:
+            self.server.kill_child()
+        elif self.proc is not None:
+            _kill(self.proc)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            _kill(self.proc)
+        if self.server is not None:
+            self.server.close()
 
 
 _FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.MULTILINE)
@@ -670,14 +878,21 @@ def _judge(mutant: Mutant, code: int, log: Path) -> None:
     mutant.detail = f"pytest exit {code}: {mutant.detail}"
 
 
-def _mutant_commands(config: Config, mutant: Mutant, suite_of: dict[str, str]) -> list[list[str]]:
-    """One pytest command per suite holding covering tests (several only with suite 'all')."""
+def _mutant_commands(config: Config, mutant: Mutant, suite_of: dict[str, str],
+                     by_file: bool = False) -> list[list[str]]:
+    """pytest's arguments, one list per suite holding covering tests (several only with suite 'all').
+
+    ``by_file`` names the covering tests' files instead of their node ids: a mutant can change the
+    ids themselves (a parametrize id built from a mutated constant), so the ids are no longer found.
+    """
     by_suite: dict[str, list[str]] = {}
     for nodeid in mutant.tests:
-        by_suite.setdefault(suite_of[nodeid], []).append(nodeid)
+        target = nodeid.split("::")[0] if by_file else nodeid
+        if target not in by_suite.setdefault(suite_of[nodeid], []):
+            by_suite[suite_of[nodeid]].append(target)
     no_cov = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
-    return [[sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *no_cov,
-             *config.suites[name].pytest_args, *nodeids] for name, nodeids in by_suite.items()]
+    return [["-x", "-q", "-p", "no:cacheprovider", *no_cov, *config.suites[name].pytest_args, *nodeids]
+            for name, nodeids in by_suite.items()]
 
 
 def _run_mutants(config: Config, slots: list[_Slot], mutants: list[Mutant], suite_of: dict[str, str],
@@ -685,14 +900,13 @@ def _run_mutants(config: Config, slots: list[_Slot], mutants: list[Mutant], suit
     pending = deque(m for m in mutants if m.status == "pending")
     total = len(mutants)
     done = total - len(pending)
-    for slot in slots:
-        slot.log.parent.mkdir(parents=True, exist_ok=True)
 
-    def launch(slot: _Slot) -> None:
-        with open(slot.log, "wb") as out:
-            slot.proc = subprocess.Popen(slot.commands.popleft(), cwd=slot.root, env=_env(slot.root),
-                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+    def start(slot: _Slot, mutant: Mutant, warm: bool, by_file: bool = False) -> None:
+        slot.mutant, slot.warm, slot.killed, slot.by_file = mutant, warm, False, by_file
+        slot.commands = deque(_mutant_commands(config, mutant, suite_of, by_file))
+        slot.started = time.monotonic()
+        slot.deadline = slot.started + mutant.timeout
+        slot.launch()
 
     def finish(slot: _Slot, code: int | None) -> None:
         nonlocal done
@@ -709,37 +923,38 @@ def _run_mutants(config: Config, slots: list[_Slot], mutants: list[Mutant], suit
         done += 1
         emit("mutant-end", {"mutant": mutant, "done": done, "total": total})
 
-    try:
-        while pending or any(s.mutant is not None for s in slots):
-            for slot in slots:
-                if slot.mutant is None and pending:
-                    mutant = pending.popleft()
-                    slot.mutant = mutant
-                    slot.commands = deque(_mutant_commands(config, mutant, suite_of))
-                    slot.original = (slot.root / mutant.file).read_bytes()
-                    emit("mutant-start", {"mutant": mutant, "done": done, "total": total})
-                    _write_source(slot.root, mutant.file, _encode(mutant.source, slot.original))
-                    slot.started = time.monotonic()
-                    slot.deadline = slot.started + mutant.timeout
-                    launch(slot)
-            for slot in slots:
-                if slot.proc is None:
-                    continue
-                code = slot.proc.poll()
-                if code is None:
-                    if time.monotonic() > slot.deadline:
-                        _kill(slot.proc)
-                        finish(slot, None)
-                    continue
-                if code == 0 and slot.commands:  # survived this suite's tests: try the next suite's
-                    launch(slot)
-                    continue
-                finish(slot, code)
-            time.sleep(_POLL)
-    finally:
+    while pending or any(s.mutant is not None for s in slots):
         for slot in slots:
-            if slot.proc is not None and slot.proc.poll() is None:
-                _kill(slot.proc)
+            if slot.mutant is None and pending:
+                mutant = pending.popleft()
+                slot.original = (slot.root / mutant.file).read_bytes()
+                emit("mutant-start", {"mutant": mutant, "done": done, "total": total})
+                _write_source(slot.root, mutant.file, _encode(mutant.source, slot.original))
+                server = slot.server
+                warm = server is not None and server.tainted is not None and mutant.file not in server.tainted
+                start(slot, mutant, warm)
+        for slot in slots:
+            if slot.mutant is None:
+                continue
+            code = slot.poll()
+            if code is None:
+                if not slot.killed and time.monotonic() > slot.deadline:
+                    slot.kill()
+                    slot.killed = True
+                    if not slot.warm:
+                        finish(slot, None)
+                continue
+            if slot.killed:  # the warm child was stopped: confirm the timeout in a fresh interpreter
+                start(slot, slot.mutant, warm=False)
+                continue
+            if code == _PYTEST_USAGE_ERROR and not slot.by_file:  # test ids not found: run their files
+                start(slot, slot.mutant, slot.warm, by_file=True)
+                continue
+            if code == 0 and slot.commands:  # survived this suite's tests: try the next suite's
+                slot.launch()
+                continue
+            finish(slot, code)
+        time.sleep(_POLL)
 
 
 def _encode(text: str, like: bytes) -> bytes:
@@ -770,7 +985,7 @@ def default_workers() -> int:
 def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str] = (),
                   max_mutants: int | None = None, seed: int = 0, workers: int | None = None,
                   timeout_factor: float = _TIMEOUT_FACTOR, timeout_base: float = _TIMEOUT_BASE,
-                  on_event: EventHandler | None = None) -> MutationResult:
+                  warm: bool = True, on_event: EventHandler | None = None) -> MutationResult:
     """Mutate the covered lines of the selected modules and run each mutant against its covering tests.
 
     Works on a temporary copy of the project; the project itself is only read. Raises UsageError for an
@@ -792,6 +1007,7 @@ def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str]
                                    "mutation runs do no preflight")
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="mcptest-mutate-"))
+    slots: list[_Slot] = []
     try:
         first = copy_project(config, tmp / "copy-0")
         copy_config = replace(config, root=first, path=first / config.path.name)
@@ -799,7 +1015,6 @@ def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str]
         baseline = _run_baseline(config, copy_config, planned, tmp, emit)
         result.baseline_tests = len(baseline.tests)
         result.baseline_duration = baseline.duration
-        _sweep_bytecode(first)
         result.files = _selected_files(config, modules, baseline.executed)
         if not result.files:
             raise NoDataError(f"no measured source file belongs to module(s) {', '.join(modules)}")
@@ -832,14 +1047,28 @@ def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str]
             mutant.timeout = timeout_factor * seconds + timeout_base + 2 * baseline.overhead
         emit("planned", {"candidates": result.candidates, "selected": len(chosen),
                          "files": list(result.files)})
-        slots = [_Slot(root=first, log=tmp / "logs" / "slot-0.log")]
+        (tmp / "logs").mkdir()
+        slots.append(_Slot(root=first, log=tmp / "logs" / "slot-0.log"))
         for n in range(1, min(workers, len(chosen))):
             extra = tmp / f"copy-{n}"
             shutil.copytree(first, extra, symlinks=True)
             slots.append(_Slot(root=extra, log=tmp / "logs" / f"slot-{n}.log"))
+        if warm and hasattr(os, "fork") and chosen:
+            preload = tmp / "preload.json"
+            preload.write_text(json.dumps(baseline.preload), encoding="utf-8")
+            for n, slot in enumerate(slots):
+                slot.server = _Server(slot.root, preload, tmp / "logs" / f"server-{n}.log")
+            deadline = time.monotonic() + 60
+            for slot in slots:
+                if slot.server is not None and not slot.server.wait_ready(deadline):
+                    result.warnings.append("the warm test server did not start; mutants ran in fresh processes")
+                    slot.server.close()
+                    slot.server = None
         result.mutants = chosen
         _run_mutants(config, slots, chosen, baseline.suite_of, emit)
     finally:
+        for slot in slots:
+            slot.close()
         shutil.rmtree(tmp, ignore_errors=True)
         result.duration = time.monotonic() - started
     return result
