@@ -45,8 +45,10 @@ app.add_typer(config_app)
 
 def _mount() -> None:
     from mcptest.cli_bridges import app as bridges_app
+    from mcptest.cli_sim import app as sim_app
 
     app.add_typer(bridges_app)
+    app.add_typer(sim_app)
 
 
 _mount()

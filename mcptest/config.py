@@ -423,7 +423,9 @@ class _Validator:
 
     def suite(self, at: Path_, name: str, value: Any, bridges: dict[str, BridgeConfig]) -> SuiteConfig:
         self.name(at, name, "suite")
-        data = self.mapping(at, value, ("paths", "type", "timeout", "budget", "requires", "pytest_args"), ("paths",))
+        data = self.mapping(
+            at, value, ("paths", "type", "timeout", "budget", "requires", "pytest_args", "coverage_gates"), ("paths",)
+        )
         paths = [
             self.rel_path((*at, "paths", i), p, must_exist=True)
             for i, p in enumerate(self.strings((*at, "paths"), data["paths"]))
@@ -435,6 +437,8 @@ class _Validator:
             if kind not in TEST_TYPES:
                 self.bad((*at, "type"), kind, f"one of {', '.join(TEST_TYPES)}")
             suite.test_type = kind
+        if "coverage_gates" in data:
+            suite.coverage_gates = self.boolean((*at, "coverage_gates"), data["coverage_gates"])
         if "timeout" in data:
             suite.timeout = self.duration((*at, "timeout"), data["timeout"])
         if "budget" in data:

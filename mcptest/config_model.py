@@ -58,6 +58,7 @@ class SuiteConfig:
     budget: float | None = None  # whole suite, seconds
     requires: list[str] = field(default_factory=list)
     pytest_args: list[str] = field(default_factory=list)
+    coverage_gates: bool = True  # False: measured and reported, but a run of this suite alone is not gated
     lineno: int | None = None
 
 

@@ -533,7 +533,10 @@ def _env(root: Path) -> dict[str, str]:
     and unchanged modules then compile once, not once per mutant, and nothing is written elsewhere.
     """
     env = dict(os.environ)
-    for key in [k for k in env if k.startswith("MCPTEST_")] + ["COVERAGE_PROCESS_START", "PYTHONDONTWRITEBYTECODE"]:
+    # the settings of an outer mcptest, pytest-xdist or pytest-cov run must not leak into the copy's runs
+    for key in [k for k in env if k.startswith(("MCPTEST_", "PYTEST_XDIST", "COV_CORE_"))]:
+        env.pop(key, None)
+    for key in ("COVERAGE_PROCESS_START", "PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"):
         env.pop(key, None)
     env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["PYTHONPYCACHEPREFIX"] = str(root.parent / "pycache")
@@ -612,7 +615,8 @@ def _run_baseline(config: Config, copy_config: Config, planned: list[tuple[Suite
         events = tmp / f"baseline-{suite.name}.events.jsonl"
         log = tmp / f"baseline-{suite.name}.log"
         options = RunOptions(suite=suite.name, contexts=True, preflight=False,
-                             pytest_args=["-p", "no:cacheprovider", "-p", "_mcptest_mutate_probe"])
+                             pytest_args=["-p", "no:cacheprovider", "-p", "_mcptest_mutate_probe",
+                                          f"--rootdir={root}"])  # node ids relative to the copy's root
         cmd = pytest_command(copy_config, suite, paths, options, data_file)
         env = _env(root)
         probes.append(tmp / f"modules-{suite.name}.json")
@@ -878,7 +882,7 @@ def _judge(mutant: Mutant, code: int, log: Path) -> None:
     mutant.detail = f"pytest exit {code}: {mutant.detail}"
 
 
-def _mutant_commands(config: Config, mutant: Mutant, suite_of: dict[str, str],
+def _mutant_commands(config: Config, root: Path, mutant: Mutant, suite_of: dict[str, str],
                      by_file: bool = False) -> list[list[str]]:
     """pytest's arguments, one list per suite holding covering tests (several only with suite 'all').
 
@@ -891,7 +895,8 @@ def _mutant_commands(config: Config, mutant: Mutant, suite_of: dict[str, str],
         if target not in by_suite.setdefault(suite_of[nodeid], []):
             by_suite[suite_of[nodeid]].append(target)
     no_cov = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
-    return [["-x", "-q", "-p", "no:cacheprovider", *no_cov, *config.suites[name].pytest_args, *nodeids]
+    return [["-x", "-q", "-p", "no:cacheprovider", f"--rootdir={root}", *no_cov, *config.suites[name].pytest_args,
+             *nodeids]
             for name, nodeids in by_suite.items()]
 
 
@@ -903,7 +908,7 @@ def _run_mutants(config: Config, slots: list[_Slot], mutants: list[Mutant], suit
 
     def start(slot: _Slot, mutant: Mutant, warm: bool, by_file: bool = False) -> None:
         slot.mutant, slot.warm, slot.killed, slot.by_file = mutant, warm, False, by_file
-        slot.commands = deque(_mutant_commands(config, mutant, suite_of, by_file))
+        slot.commands = deque(_mutant_commands(config, slot.root, mutant, suite_of, by_file))
         slot.started = time.monotonic()
         slot.deadline = slot.started + mutant.timeout
         slot.launch()

@@ -28,6 +28,14 @@ def hook(config: Config, suite: SuiteConfig, options: RunOptions) -> PreflightOu
         for probe in result.probes:
             if not bridges.is_accepted(probe) and config.bridges[probe.name].start:
                 problems.append(f"bridge {probe.name} was not started because of --no-start")
+    required = [config.bridges[name] for name in suite.requires]
+
+    def count_calls() -> dict[str, int | None]:
+        return {bridge.name: bridges.sim_call_count(bridge) for bridge in required}
+
     return PreflightOutcome(
-        probes=list(result.probes), problems=problems, close=starter.stop if starter is not None else None
+        probes=list(result.probes),
+        problems=problems,
+        close=starter.stop if starter is not None else None,
+        count_calls=count_calls,
     )

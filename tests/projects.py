@@ -105,7 +105,7 @@ def env() -> dict[str, str]:
     return out
 
 
-def mcptest(root: Path, *args: str, timeout: float = 120) -> Result:
+def mcptest(root: Path, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None) -> Result:
     """Run ``python -m mcptest ARGS`` in ``root``."""
     proc = subprocess.run(
         [sys.executable, "-m", "mcptest", *args],
@@ -113,7 +113,7 @@ def mcptest(root: Path, *args: str, timeout: float = 120) -> Result:
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env(),
+        env={**env(), **(extra_env or {})},
         stdin=subprocess.DEVNULL,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -119,3 +119,25 @@ def test_bundled_without_routing_tests_exits_threshold(
     assert result.code == exitcodes.THRESHOLD_MISSED, result.output
     assert "whatsapp_mcp/routing.py line coverage" in result.stdout
     assert "is below the required 80%" in result.stdout
+
+
+def test_bundled_run_all_starts_simulators_and_passes(bundled: Path) -> None:
+    from test_run_bridges import free_port
+
+    ports = {
+        "GO_BRIDGE_URL": f"http://127.0.0.1:{free_port()}",
+        "BAILEYS_BRIDGE_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    result = mcptest(bundled, "run", "all", timeout=600, extra_env=ports)
+    assert result.code == exitcodes.OK, result.output
+    record = latest(bundled)
+    validate(record)
+    suites = {s["name"]: s for s in record["suites"]}
+    assert set(suites) == {"unit", "integration", "e2e"}
+    assert all(s["status"] == "passing" for s in suites.values())
+    for name in ("integration", "e2e"):
+        calls = suites[name]["bridge_calls"]
+        assert calls is not None and calls["go"] > 0 and calls["baileys"] > 0, name
+    assert {b["url"] for b in record["bridges"]} == {u + "/health" for u in ports.values()}
+    covered = {req for s in suites.values() for t in s["tests"] for req in t["requirements"]}
+    assert {f"FR-{n:03d}" for n in range(1, 46)} <= covered
