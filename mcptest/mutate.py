@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import copy
 import difflib
 import functools
 import importlib.util
@@ -185,9 +184,9 @@ class _Candidate:
     operator: str
     description: str
     start: int  # character offset of the first edit
-    stmt_line: int  # the statement's first line: the line coverage.py reports
+    stmt: ast.stmt  # the innermost statement holding the change; its first line is what coverage.py reports
     edits: list[tuple[int, int, str]]  # (start, end, text) as character offsets into the source
-    index: int  # position of the changed node in ast.walk order
+    node: ast.AST  # the node that changes
     change: Callable[[Any], None]  # the same change on that node of a copied tree, to check the text edit
 
 
@@ -288,18 +287,19 @@ def _log_messages(tree: ast.AST) -> set[int]:
     return found
 
 
-def _statement_lines(tree: ast.AST) -> dict[int, int]:
-    """id(node) -> first line of the innermost statement that holds it."""
-    out: dict[int, int] = {}
+def _statements(tree: ast.Module) -> dict[int, ast.stmt]:
+    """id(node) -> the innermost statement that holds it (a statement maps to itself)."""
+    out: dict[int, ast.stmt] = {}
 
-    def visit(node: ast.AST, stmt_line: int) -> None:
+    def visit(node: ast.AST, stmt: ast.stmt) -> None:
         if isinstance(node, ast.stmt):
-            stmt_line = node.lineno
-        out[id(node)] = stmt_line
+            stmt = node
+        out[id(node)] = stmt
         for child in ast.iter_child_nodes(node):
-            visit(child, stmt_line)
+            visit(child, stmt)
 
-    visit(tree, 1)
+    for top in tree.body:
+        visit(top, top)
     return out
 
 
@@ -324,16 +324,18 @@ def _candidates(src: _Source, tree: ast.Module) -> Iterator[_Candidate]:
     """Every mutation the operators know for ``tree``."""
     docstrings = _docstrings(tree) | _log_messages(tree)
     skip = _untouchable(tree)
-    stmt_of = _statement_lines(tree)
-    for index, node in enumerate(ast.walk(tree)):
+    stmt_of = _statements(tree)
+    for node in ast.walk(tree):
         if id(node) in skip:
             continue
-        stmt_line = stmt_of.get(id(node), 1)
+        stmt = stmt_of.get(id(node))
+        if stmt is None:  # the module itself
+            continue
 
         def make(operator: str, description: str, edits: list[tuple[int, int, str]],
-                 change: Callable[[Any], None], index: int = index, stmt_line: int = stmt_line) -> _Candidate:
+                 change: Callable[[Any], None], node: ast.AST = node, stmt: ast.stmt = stmt) -> _Candidate:
             start = min(e[0] for e in edits)
-            return _Candidate(operator, description, start, stmt_line, edits, index, change)
+            return _Candidate(operator, description, start, stmt, edits, node, change)
 
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
@@ -409,6 +411,24 @@ def _dump(tree: ast.AST) -> str:
     return ast.dump(tree, annotate_fields=False, include_attributes=False)
 
 
+def _changed_dump(cand: _Candidate) -> str:
+    """The dump of the candidate's statement with the change made to its node, which is then put back."""
+    saved = {k: list(v) if isinstance(v, list) else v for k, v in vars(cand.node).items()}
+    try:
+        cand.change(cand.node)
+        return _dump(cand.stmt)
+    finally:
+        cand.node.__dict__.clear()
+        cand.node.__dict__.update(saved)
+
+
+def _statement_at(tree: ast.AST, line: int, col: int) -> ast.stmt | None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and node.lineno == line and node.col_offset == col:
+            return node
+    return None
+
+
 def generate_mutants(text: str, file: str, lines: Iterable[int] | None = None) -> tuple[list[Mutant], int]:
     """The mutants of one file's ``text`` whose statement starts on one of ``lines`` (None: every line).
 
@@ -416,31 +436,30 @@ def generate_mutants(text: str, file: str, lines: Iterable[int] | None = None) -
     change left the code identical, made it invalid, or duplicated another mutant.
     """
     tree = ast.parse(text)
-    original_dump = _dump(tree)
     src = _Source(text)
     wanted = None if lines is None else set(lines)
     mutants: list[Mutant] = []
     seen: set[str] = set()
     dropped = 0
-    for cand in _candidates(src, tree):
-        if wanted is not None and cand.stmt_line not in wanted:
+    for cand in list(_candidates(src, tree)):
+        if wanted is not None and cand.stmt.lineno not in wanted:
             continue
         first_line = src.line_of(cand.start)
         last_line = src.line_of(max(end for _, end, _ in cand.edits))
         if any(PRAGMA in src.lines[n - 1] for n in range(first_line, last_line + 1)):
             continue
         new_text = _apply(text, cand.edits)
-        expected = copy.deepcopy(tree)
-        cand.change(next(itertools.islice(ast.walk(expected), cand.index, None)))
         try:
             new_tree = ast.parse(new_text)
-            compile(new_tree, file, "exec")
         except (SyntaxError, ValueError):
             dropped += 1
             continue
-        new_dump = _dump(new_tree)
-        # the text edit must be exactly the intended change, and change something
-        if new_dump != _dump(expected) or new_dump == original_dump or new_text in seen:
+        # The text edit must be exactly the intended change, and change something. Edits start inside
+        # their statement, so it starts at the same place in the new tree; the text around is untouched.
+        new_stmt = _statement_at(new_tree, cand.stmt.lineno, cand.stmt.col_offset)
+        new_dump = None if new_stmt is None else _dump(new_stmt)
+        if (new_dump is None or len(new_tree.body) != len(tree.body) or new_dump != _changed_dump(cand)
+                or new_dump == _dump(cand.stmt) or new_text in seen):
             dropped += 1
             continue
         seen.add(new_text)
@@ -453,7 +472,7 @@ def generate_mutants(text: str, file: str, lines: Iterable[int] | None = None) -
         col = cand.start - src.starts[first_line - 1]
         mutants.append(Mutant(id="", file=file, line=first_line, col=col, operator=cand.operator,
                               description=cand.description, original=original, mutated=mutated, diff=diff,
-                              source=new_text, statement_line=cand.stmt_line))
+                              source=new_text, statement_line=cand.stmt.lineno))
     mutants.sort(key=lambda m: (m.line, m.col, OPERATORS.index(m.operator)))
     return mutants, dropped
 
@@ -742,6 +761,10 @@ for line in sys.stdin:
 """
 
 
+class _ServerDied(Exception):
+    """The warm test server ended while a mutant was running through it."""
+
+
 class _Server:
     """The parent's handle on one warm test server."""
 
@@ -792,7 +815,7 @@ class _Server:
             elif kind == "exit":
                 self.code = int(rest)
         if self.code is None and not self.alive:
-            raise McptestError("the warm test server ended unexpectedly")
+            raise _ServerDied()
         return self.code
 
     def kill_child(self) -> None:
@@ -941,7 +964,14 @@ def _run_mutants(config: Config, slots: list[_Slot], mutants: list[Mutant], suit
         for slot in slots:
             if slot.mutant is None:
                 continue
-            code = slot.poll()
+            try:
+                code = slot.poll()
+            except _ServerDied:  # carry on without it: this mutant and the next ones run cold
+                assert slot.server is not None
+                slot.server.close()
+                slot.server = None
+                start(slot, slot.mutant, warm=False)
+                continue
             if code is None:
                 if not slot.killed and time.monotonic() > slot.deadline:
                     slot.kill()
@@ -1049,7 +1079,7 @@ def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str]
         chosen = sample(all_mutants, max_mutants, seed)
         for mutant in chosen:
             seconds = sum(baseline.tests[t] for t in mutant.tests)
-            mutant.timeout = timeout_factor * seconds + timeout_base + 2 * baseline.overhead
+            mutant.timeout = timeout_factor * seconds + timeout_base + baseline.overhead
         emit("planned", {"candidates": result.candidates, "selected": len(chosen),
                          "files": list(result.files)})
         (tmp / "logs").mkdir()

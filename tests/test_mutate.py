@@ -230,6 +230,7 @@ def test_run_score_counts_and_dict(core_run: Run) -> None:
 def test_run_leaves_project_identical_and_removes_its_copies(core_run: Run) -> None:
     assert core_run.after == core_run.before
     assert core_run.leftovers == []
+    assert core_run.result.warnings == []  # the warm servers started
 
 
 def test_run_reports_progress_events(core_run: Run) -> None:
@@ -253,6 +254,20 @@ def test_cold_run_sees_mutants_in_copy_and_samples_by_seed(tmp_path: Path, priva
     for mutant in result.mutants:  # a fresh interpreter in the copy sees each mutant
         assert mutant.status == EXPECTED[(mutant.line, mutant.operator, mutant.description)][0]
     assert result.candidates == 11
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_dying_warm_server_falls_back_to_fresh_processes(tmp_path: Path, private_tmp: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import mcptest.mutate as mutate
+
+    # the server says it is ready, then ends when it is handed its first job
+    monkeypatch.setattr(mutate, "_SERVER", mutate._SERVER.replace("    job = json.loads(line)", "    sys.exit(3)"))
+    config = load_config(make_project(tmp_path / "project"))
+    result = run_mutations(config, modules=["core"], max_mutants=3, seed=2, workers=1)
+    assert len(result.mutants) == 3
+    for mutant in result.mutants:
+        assert mutant.status == EXPECTED[(mutant.line, mutant.operator, mutant.description)][0]
     assert list(private_tmp.iterdir()) == []
 
 
