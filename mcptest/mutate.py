@@ -511,7 +511,7 @@ def _ignore(report_dir: str) -> Callable[[str, list[str]], set[str]]:
         for name in names:
             path = os.path.join(folder, name)
             if (name in _SKIP_DIRS or name.endswith(".egg-info") or name.startswith(".coverage")
-                    or os.path.abspath(path) == report_dir):
+                    or os.path.realpath(path) == report_dir):
                 out.add(name)
             elif os.path.isdir(path) and os.path.exists(os.path.join(path, "pyvenv.cfg")):
                 out.add(name)  # a virtualenv
@@ -522,7 +522,7 @@ def _ignore(report_dir: str) -> Callable[[str, list[str]], set[str]]:
 
 def copy_project(config: Config, dest: Path) -> Path:
     """Copy the project (without VCS folders, venvs, caches and reports) to ``dest``; return it."""
-    shutil.copytree(config.root, dest, symlinks=True, ignore=_ignore(str(config.report_dir)))
+    shutil.copytree(config.root, dest, symlinks=True, ignore=_ignore(os.path.realpath(config.report_dir)))
     return dest
 
 
