@@ -131,3 +131,16 @@ def test_version_option_prints_version() -> None:
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"mcptest {__version__}"
+
+
+def test_mutate_command_reports_score_and_gates_on_min_score(tmp_path: Path) -> None:
+    make_project(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.py")}
+    result = mcptest(tmp_path, "mutate", "--json", timeout=300)
+    assert result.code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["counts"]["killed"] > 0 and data["score"] is not None
+    gated = mcptest(tmp_path, "mutate", "--min-score", "100.1", timeout=300)
+    assert gated.code == exitcodes.THRESHOLD_MISSED, gated.output
+    assert "Mutation score" in gated.stdout and "below the required 100.1%" in gated.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before  # the project is never touched
