@@ -20,11 +20,17 @@ COMMANDS = [
     ["run"],
     ["report"],
     ["audit"],
+    ["mutate"],
     ["init"],
     ["baseline", "save"],
     ["baseline", "show"],
     ["config", "check"],
     ["bridges", "check"],
+    ["bridges", "up"],
+    ["bridges", "down"],
+    ["bridges", "status"],
+    ["sim", "go"],
+    ["sim", "baileys"],
 ]
 
 
