@@ -150,3 +150,24 @@ def test_mutate_command_reports_score_and_gates_on_min_score(tmp_path: Path) -> 
     assert gated.code == exitcodes.THRESHOLD_MISSED, gated.output
     assert "Mutation score" in gated.stdout and "below the required 100.1%" in gated.stderr
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == before  # the project is never touched
+
+
+def test_report_after_coverage_drop_shows_negative_delta_against_baseline(tmp_path: Path) -> None:
+    make_project(tmp_path)
+    assert mcptest(tmp_path, "run", "unit").code == 0
+    assert mcptest(tmp_path, "baseline", "save").code == 0
+    (tmp_path / "tests" / "test_text.py").write_text(
+        "from pkg.text import shout\n\n\ndef test_shout_imported_callable():\n    assert callable(shout)\n"
+    )
+    run = mcptest(tmp_path, "run", "unit", "--html", "--markdown", "--junit")
+    assert run.code == 0, run.output
+    html = tmp_path / ".mcptest" / "report" / "html"
+    files_page = (html / "files.html").read_text(encoding="utf-8")
+    start = files_page.index("pkg/text.py</a>")
+    row = files_page[start : files_page.index("</tr>", start)]
+    # pkg/text.py went from 3/4 lines (75 %) to 1/4 (25 %) and from 1/2 branches to 0/2
+    assert row.count('class="delta down"') == 2 and row.count("▼ -50.0") == 2
+    assert (tmp_path / ".mcptest" / "report" / "junit.xml").is_file()
+    summary = (tmp_path / ".mcptest" / "report" / "summary.md").read_text(encoding="utf-8")
+    assert "**Coverage dropped**" in summary
+    assert "| `pkg/text.py` | 25.0% | ▼ -50.0 | 0.0% | ▼ -50.0 |" in summary

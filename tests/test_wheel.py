@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from projects import env, make_project
 
 REPO = Path(__file__).resolve().parent.parent

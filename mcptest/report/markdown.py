@@ -14,15 +14,18 @@ from mcptest.report.html import environment
 MAX_ITEMS = 20
 
 
-def render_markdown(
-    record: RunRecord, *, requirements: Sequence[str] = (), templates_dir: Path | None = None
-) -> str:
+def render_markdown(record: RunRecord, *, requirements: Sequence[str] = (), templates_dir: Path | None = None) -> str:
     """The summary as GitHub-flavoured Markdown, with untrusted text escaped."""
     gates = views.Gates(record.verdicts)
     tests = views.test_rows(record)
     failing = views.failing_tests(tests)
     failed_verdicts = [v for v in record.verdicts if not v.passed]
-    failing_files = [r for r in views.file_rows(record, gates) if r.gate.failed]
+    rows = views.file_rows(record, gates)
+    failing_files = [r for r in rows if r.gate.failed]
+    dropped = [
+        r for r in rows if not r.gate.failed and min(r.file.totals.delta_line or 0, r.file.totals.delta_branch or 0) < 0
+    ]
+    dropped.sort(key=lambda r: min(r.file.totals.delta_line or 0, r.file.totals.delta_branch or 0))
     reqs = views.requirement_rows(tests, requirements)
     text = (
         environment(templates_dir)
@@ -36,6 +39,8 @@ def render_markdown(
             suites=views.suite_rows(record, gates),
             failing_files=failing_files[:MAX_ITEMS],
             files_more=max(0, len(failing_files) - MAX_ITEMS),
+            dropped_files=dropped[:MAX_ITEMS],
+            dropped_more=max(0, len(dropped) - MAX_ITEMS),
             failing=failing[:MAX_ITEMS],
             failing_more=max(0, len(failing) - MAX_ITEMS),
             flaky=views.flaky_tests(tests)[:MAX_ITEMS],
