@@ -141,3 +141,13 @@ def test_bundled_run_all_starts_simulators_and_passes(bundled: Path) -> None:
     assert {b["url"] for b in record["bridges"]} == {u + "/health" for u in ports.values()}
     covered = {req for s in suites.values() for t in s["tests"] for req in t["requirements"]}
     assert {f"FR-{n:03d}" for n in range(1, 46)} <= covered
+
+
+def test_bundled_unit_suite_passes_in_random_order_and_repeated(bundled: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(bundled, copy, ignore=shutil.ignore_patterns(".mcptest", "direct.*"))
+    result = mcptest(copy, "run", "unit", "--repeat", "2", "--random-order", "--seed", "20261121", timeout=600)
+    assert result.code == exitcodes.OK, result.output
+    record = latest(copy)
+    assert record["counts"]["flaky"] == 0 and record["counts"]["failed"] == 0
+    assert all(len(t["attempts"]) == 2 for t in record["suites"][0]["tests"])
