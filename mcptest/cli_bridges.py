@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -121,7 +123,9 @@ def _print_table(probes: list[BridgeProbe], reasons: list[str]) -> None:
             Text("-" if p.response_time_ms is None else f"{p.response_time_ms:.0f}"),
             Text(p.reason),  # Text, not str: a reason may hold brackets that rich would read as markup
         )
-    console = Console(highlight=False)
+    # not a terminal (CI logs): wide enough that URLs and reasons are not folded
+    wide = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
+    console = Console(highlight=False, width=wide)
     console.print(table)
     for reason in reasons:
         console.print(Text.assemble(("not accepted: ", "red"), reason), soft_wrap=True)
