@@ -94,6 +94,7 @@ class SuiteRun:
     collect_errors: list[str] = field(default_factory=list)
     killed_for_budget: bool = False
     attempt_durations: list[float] = field(default_factory=list)
+    core: str | None = None
 
 
 def now_iso() -> str:
@@ -153,14 +154,42 @@ def plan(config: Config, options: RunOptions) -> list[tuple[SuiteConfig, list[st
     return planned
 
 
+def coverage_mode(config: Config) -> str:
+    """``plugin`` (coverage starts inside pytest, after its plugins load) or ``run`` (``coverage run``).
+
+    ``run`` when an installed pytest plugin (a ``pytest11`` entry point) belongs to a measured package:
+    it is imported before the collector could start coverage, and its import-time lines would look missed.
+    """
+    from importlib.metadata import entry_points
+
+    names = {Path(s).name.removesuffix(".py") for s in config.source} | {s.split(".")[0] for s in config.source}
+    for entry in entry_points(group="pytest11"):
+        if entry.value.split(":")[0].split(".")[0] in names:
+            return "run"
+    return "plugin"
+
+
 def pytest_command(
     config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions, data_file: Path
 ) -> list[str]:
     """The subprocess command line: coverage.py running pytest with mcptest's collector plugin."""
-    cmd = [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}", "--source=" + ",".join(config.source)]
-    if config.coverage.branch:
-        cmd.append("--branch")
-    cmd += ["-m", "pytest", "-p", "mcptest.collector"]
+    if coverage_mode(config) == "run":
+        # a pytest plugin of the measured code loads before any plugin could start coverage: measure it all
+        cmd = [
+            sys.executable,
+            "-m",
+            "coverage",
+            "run",
+            f"--data-file={data_file}",
+            "--source=" + ",".join(config.source),
+        ]
+        if config.coverage.branch:
+            cmd.append("--branch")
+        cmd += ["-m", "pytest", "-p", "mcptest.collector"]
+    else:
+        # coverage.py is started by the collector plugin once pytest and its plugins are loaded (as pytest-cov
+        # does), not by `coverage run`, whose tracer would slow down all of pytest's own start-up
+        cmd = [sys.executable, "-m", "pytest", "-p", "mcptest.collector"]
     if importlib.util.find_spec("pytest_cov") is not None:
         cmd.append("--no-cov")  # coverage is measured once, by mcptest
     if suite.timeout is not None:
@@ -238,6 +267,10 @@ def run_suite(
             "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed),
         }
     )
+    if options.contexts:
+        # per-test contexts are switched from the plugin; only the C tracer records them completely
+        # (coverage.py's sysmon core, the default on Python 3.14+, may miss lines after a switch)
+        env["COVERAGE_CORE"] = "ctrace"
     # the suite's pytest is a fresh session: variables of an outer pytest-xdist worker must not leak into it
     for name in (
         "COVERAGE_PROCESS_START",
@@ -298,7 +331,8 @@ def run_suite(
                     run.killed_for_budget = True
                     _stop(proc, signal.SIGTERM, 5)
                     continue
-                time.sleep(_POLL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=_POLL)  # returns as soon as the test process ends, unlike a sleep
         except KeyboardInterrupt:
             _stop(proc, signal.SIGINT, 5)
             result.duration = time.monotonic() - start
@@ -353,6 +387,13 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
         on_event("test", {"suite": suite, "test": case, "counts": run.result.counts, "collected": run.collected})
     elif kind == "finish":
         run.finished = True
+        run.core = event.get("core")
+    elif kind == "early_imports":
+        modules = ", ".join(event.get("modules") or [])
+        run.result.problems.append(
+            f"measured module(s) {modules} were imported before coverage started (by a pytest plugin); "
+            "their import-time lines count as not run"
+        )
 
 
 def _judge_process(run: SuiteRun, code: int) -> None:
@@ -848,7 +889,7 @@ def _coverage_stage(
         return verdicts
     report, contexts = covdata.build_report(config, raw, branch=config.coverage.branch)
     report.generated_at = now_iso()
-    report.core = raw.get("meta", {}).get("core")
+    report.core = next((r.core for r in runs if r.core), None)
     if options.contexts:
         by_test = covdata.lines_by_test(contexts)
         for suite in record.suites:

@@ -381,3 +381,24 @@ def test_run_respects_the_projects_coverage_and_pytest_settings(tmp_path: Path) 
     strict = mcptest(tmp_path, "run", "unit")  # the project's --strict-markers still applies
     assert strict.code == exitcodes.TESTS_FAILED, strict.output
     assert "collection error" in strict.stdout
+
+
+def test_coverage_mode_falls_back_to_coverage_run_for_measured_pytest_plugins(tmp_path: Path) -> None:
+    from mcptest.config import load_config
+    from mcptest.runner import coverage_mode
+
+    make_project(tmp_path)
+    config = load_config(tmp_path / "mcptest.yaml")
+    assert coverage_mode(config) == "plugin"
+    config.source = ["mcptest"]  # mcptest ships a pytest11 entry point (its simulator fixtures)
+    assert coverage_mode(config) == "run"
+
+
+def test_run_warns_when_a_plugin_imported_measured_code_before_coverage_started(tmp_path: Path) -> None:
+    config = CONFIG.replace("{paths: [tests], timeout: 30s}", '{paths: [tests], pytest_args: ["-p", "pkg.plug"]}')
+    make_project(tmp_path, config, {"pkg/plug.py": "import pkg.calc\n"})
+    result = mcptest(tmp_path, "run", "unit")
+    assert result.code == 0, result.output
+    assert "measured module(s) pkg, pkg.calc, pkg.plug were imported before coverage started" in result.stdout
+    record = latest(tmp_path)
+    assert record["coverage"]["core"] == "CTracer"
