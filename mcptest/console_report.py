@@ -45,6 +45,28 @@ def _cells(totals: Totals) -> list[str]:
     return [lines, pct(totals.line_percent), branches, pct(totals.branch_percent)]
 
 
+def _coverage_table(title: str, leading: list[str], has_delta: bool) -> Table:
+    """A table of coverage numbers: the leading columns, the numbers, the gate, deltas when there is a baseline."""
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(leading):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for name in ("Lines", "Line %", "Branches", "Branch %"):
+        table.add_column(name, justify="right")
+    table.add_column("Required", justify="left")
+    if has_delta:
+        table.add_column("Δ line", justify="right")
+        table.add_column("Δ branch", justify="right")
+    table.add_column("Result", justify="center")
+    return table
+
+
+def _row(leading: list[str], totals: Totals, verdicts: Sequence[Verdict], has_delta: bool) -> list[str]:
+    row = [*leading, *_cells(totals), _required(verdicts)]
+    if has_delta:
+        row += [_delta(totals.delta_line), _delta(totals.delta_branch)]
+    return [*row, _result(verdicts)]
+
+
 def coverage_tables(record: RunRecord) -> list[Table]:
     cov = record.coverage
     if cov is None:
@@ -68,57 +90,21 @@ def coverage_tables(record: RunRecord) -> list[Table]:
         hidden = len(files) - len(keep)
         files = keep
     title = "Coverage per file" + (f" (against baseline {cov.baseline_id})" if has_delta else "")
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for col, justify in (
-        ("File", "left"),
-        ("Lines", "right"),
-        ("Line %", "right"),
-        ("Branches", "right"),
-        ("Branch %", "right"),
-        ("Required", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    if has_delta:
-        table.add_column("Δ line", justify="right")
-        table.add_column("Δ branch", justify="right")
-    table.add_column("Result", justify="center")
+    table = _coverage_table(title, ["File"], has_delta)
     for f in files:
         verdicts = by_target.get(f"file:{f.path}", [])
-        row = [escape(f.path), *_cells(f.totals), _required(verdicts)]
-        if has_delta:
-            row += [_delta(f.totals.delta_line), _delta(f.totals.delta_branch)]
-        table.add_row(*row, _result(verdicts))
-    overall_v = by_target.get("overall", [])
-    row = ["[bold]TOTAL[/bold]", *_cells(cov.overall), _required(overall_v)]
-    if has_delta:
-        row += [_delta(cov.overall.delta_line), _delta(cov.overall.delta_branch)]
-    table.add_row(*row, _result(overall_v), end_section=True)
+        table.add_row(*_row([escape(f.path)], f.totals, verdicts, has_delta))
+    overall = by_target.get("overall", [])
+    table.add_row(*_row(["[bold]TOTAL[/bold]"], cov.overall, overall, has_delta), end_section=True)
     if hidden:
         table.caption = f"{hidden} more files pass every gate and did not drop; the HTML report lists all"
     tables.append(table)
 
     if cov.modules:
-        mt = Table(title="Coverage per module", title_justify="left")
-        for col, justify in (
-            ("Module", "left"),
-            ("Files", "right"),
-            ("Lines", "right"),
-            ("Line %", "right"),
-            ("Branches", "right"),
-            ("Branch %", "right"),
-            ("Required", "left"),
-        ):
-            mt.add_column(col, justify=justify)  # type: ignore[arg-type]
-        if has_delta:
-            mt.add_column("Δ line", justify="right")
-            mt.add_column("Δ branch", justify="right")
-        mt.add_column("Result", justify="center")
+        mt = _coverage_table("Coverage per module", ["Module", "Files"], has_delta)
         for m in cov.modules:
             verdicts = by_target.get(f"module:{m.name}", [])
-            row = [escape(m.name), str(len(m.files)), *_cells(m.totals), _required(verdicts)]
-            if has_delta:
-                row += [_delta(m.totals.delta_line), _delta(m.totals.delta_branch)]
-            mt.add_row(*row, _result(verdicts))
+            mt.add_row(*_row([escape(m.name), str(len(m.files))], m.totals, verdicts, has_delta))
         tables.append(mt)
     return tables
 

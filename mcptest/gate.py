@@ -41,54 +41,21 @@ def _met(actual: float | None, required: float) -> bool:
 
 def _check(kind: str, target: str, totals: Totals, threshold: Threshold, label: str) -> list[Verdict]:
     out = []
-    for metric, required, actual in (
-        ("line", threshold.line, totals.line_percent),
-        ("branch", threshold.branch, totals.branch_percent),
+    for metric, required, actual, measured in (
+        ("line", threshold.line, totals.line_percent, totals.statements),
+        ("branch", threshold.branch, totals.branch_percent, totals.branches),
     ):
         if required is None:
             continue
-        if metric == "branch" and totals.branches == 0:
-            out.append(
-                Verdict(
-                    kind,
-                    target,
-                    metric,
-                    None,
-                    required,
-                    True,
-                    threshold.key,
-                    f"{label}: no branches to measure, branch minimum {required:g}% not applicable",
-                )
-            )
-            continue
-        if metric == "line" and totals.statements == 0:
-            out.append(
-                Verdict(
-                    kind,
-                    target,
-                    metric,
-                    None,
-                    required,
-                    True,
-                    threshold.key,
-                    f"{label}: no statements, line minimum {required:g}% not applicable",
-                )
-            )
+        if not measured:  # nothing to measure is not a miss: say so instead of inventing a number
+            what = "no branches to measure" if metric == "branch" else "no statements"
+            message = f"{label}: {what}, {metric} minimum {required:g}% not applicable"
+            out.append(Verdict(kind, target, metric, None, required, True, threshold.key, message))
             continue
         passed = _met(actual, required)
         word = "meets" if passed else "is below"
-        out.append(
-            Verdict(
-                kind,
-                target,
-                metric,
-                actual,
-                required,
-                passed,
-                threshold.key,
-                f"{label} {metric} coverage {pct(actual)} {word} the required {required:g}%",
-            )
-        )
+        message = f"{label} {metric} coverage {pct(actual)} {word} the required {required:g}%"
+        out.append(Verdict(kind, target, metric, actual, required, passed, threshold.key, message))
     return out
 
 
