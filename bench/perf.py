@@ -13,14 +13,15 @@ round) so that they share the machine's noise, and prints medians. Sections:
   startup   `mcptest --help` (target < 0.3 s) and `mcptest bridges check` against two bridges on
             closed loopback ports (target < 1 s)
   parallel  `mcptest run SUITE -n 2` against serial on a CPU-bound suite of >= 20 s serial (target
-            >= 1.6x), checking that both runs report the same per-file numbers
+            >= 1.6x), checking that both runs report the same per-file numbers; pytest-cov's `-n 2`
+            against its serial run on the same suite as the reference (not run with --quick)
 
 The summary at the end is Markdown (docs/performance.md carries the last full one).
 
 Examples:
 
-  python bench/perf.py                         # everything (about 15 minutes on 2 cores)
-  python bench/perf.py --quick                 # smoke run in seconds: tiny sizes, one round, no targets
+  python bench/perf.py                         # everything (about 17 minutes on 2 cores)
+  python bench/perf.py --quick                 # smoke run in < 10 s: tiny sizes, one round, no parallel, no targets
   python bench/perf.py --only sizes --sizes large --repeats 7
   python bench/perf.py --only sizes --tools pytest-cov,mcptest --json figures.json
 """
@@ -373,7 +374,8 @@ def split_of(root: Path) -> Callable[[], dict[str, Any]]:
 
     def read() -> dict[str, Any]:
         record = latest(root)
-        return {"record": record["duration"], "tests": sum(s["duration"] for s in record["suites"])}
+        return {"record": record["duration"], "tests": sum(s["duration"] for s in record["suites"]),
+                "total": record["counts"]["total"]}
 
     return read
 
@@ -418,6 +420,7 @@ def tool_steps(root: Path, package: str, paths: list[str], mcptest_args: list[st
 class Figures:
     machine: dict[str, Any] = field(default_factory=dict)
     command: str = ""
+    elapsed: float = 0.0
     quick: bool = False
     repeats: int = 0
     compare: list[dict[str, Any]] = field(default_factory=list)
@@ -493,19 +496,18 @@ def section_bundled(args: argparse.Namespace, env: dict[str, str], scratch: Path
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
                         dirs_exist_ok=True)
     shutil.copy(REPO / "mcptest.yaml", root / "mcptest.yaml")
-    if args.quick:  # one module's tests only
-        paths, mcptest_args, label = ["suites/unit/test_routing.py"], ["unit", "--module", "routing"], \
-            "bundled (suites/unit/test_routing.py)"
+    if args.quick:  # the smallest module's tests only
+        paths, mcptest_args, label = ["suites/unit/test_clients.py"], ["unit", "--module", "clients"], \
+            "bundled (suites/unit/test_clients.py)"
     else:
         paths, mcptest_args, label = ["suites/unit"], ["unit"], "bundled (suites/unit)"
-    tools = [t for t in args.tools if t != "pytest-cov-noreport"]
+    tools = [t for t in args.tools if t != "pytest-cov-noreport" and not (args.quick and t == "coverage")]
     steps = tool_steps(root, "whatsapp_mcp", paths, mcptest_args, tools, args.mcptest_alt)
     notes: dict[str, Callable[[], dict[str, Any]]] = {
         t: split_of(root) for t in ("mcptest", "mcptest-alt") if t in steps}
     timings = interleave("bundled", steps, env, args.repeats, not args.quick, scratch, notes)
-    tests = 0
-    if "mcptest" in steps:
-        tests = latest(root)["counts"]["total"]
+    # from the notes: another tool may have run last and cleared .mcptest/
+    tests = next((n[-1]["total"] for t, n in timings.notes.items() if n), 0)
     figures.compare.append(compare_row(label, tests, timings, args.quick))
     add_splits(figures, label, timings)
 
@@ -518,6 +520,11 @@ def section_contexts(args: argparse.Namespace, env: dict[str, str], scratch: Pat
         if not root.exists():
             make_project(root, n_files, n_tests)
         fresh = rmtree_of(root / ".coverage", root / ".mcptest")
+        label = f"{size} ({n_files} files, {n_tests} tests)"
+        # quick: the plain runs of this project in the sizes section serve as the base (fewer runs, same figure)
+        reuse = next((r for r in figures.compare if r["benchmark"] == label), None) if args.quick else None
+        if reuse is not None and not {"mcptest", "pytest-cov"} <= set(reuse["medians"]):
+            reuse = None
         steps = {
             "mcptest": Step([[*mcptest_cmd(), "run", "bench"]], root, before=fresh),
             "mcptest --contexts": Step([[*mcptest_cmd(), "run", "bench", "--contexts"]], root, before=fresh),
@@ -525,11 +532,16 @@ def section_contexts(args: argparse.Namespace, env: dict[str, str], scratch: Pat
             "pytest-cov --cov-context=test": Step([[py, "-m", "pytest", "--cov=synpkg", "--cov-branch",
                                                     "--cov-context=test", "tests"]], root, before=fresh),
         }
+        if reuse is not None:
+            del steps["mcptest"], steps["pytest-cov"]
         notes = {"mcptest --contexts": split_of(root), "mcptest": split_of(root)}
-        timings = interleave(f"contexts {size}", steps, env, args.repeats, not args.quick, scratch, notes)
-        base, ctx = timings.median("mcptest"), timings.median("mcptest --contexts")
-        cov_base, cov_ctx = timings.median("pytest-cov"), timings.median("pytest-cov --cov-context=test")
-        label = f"{size} ({n_files} files, {n_tests} tests)"
+        timings = interleave(f"contexts {size}", steps, env, args.repeats, not args.quick, scratch,
+                             {k: v for k, v in notes.items() if k in steps})
+        ctx, cov_ctx = timings.median("mcptest --contexts"), timings.median("pytest-cov --cov-context=test")
+        if reuse is not None:
+            base, cov_base = reuse["medians"]["mcptest"], reuse["medians"]["pytest-cov"]
+        else:
+            base, cov_base = timings.median("mcptest"), timings.median("pytest-cov")
         figures.other.append({
             "figure": f"--contexts extra cost, {label}",
             "value": f"{ctx - base:+.2f} s ({(ctx / base - 1) * 100:+.0f} %): {base:.2f} s -> {ctx:.2f} s; "
@@ -575,8 +587,18 @@ def per_file(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def section_parallel(args: argparse.Namespace, env: dict[str, str], scratch: Path, figures: Figures) -> None:
-    seconds = 2.0 if args.quick else args.parallel_seconds
+    if args.quick:  # a 20 s suite is the point of this section: not measured in a smoke run
+        skipped = "not measured (quick mode; run --only parallel)"
+        figures.other.append({"figure": "parallel: mcptest run -n 2 vs serial, CPU-bound suite", "value": skipped,
+                              "target": f">= {TARGET_SPEEDUP}x", "verdict": verdict(False, True), "data": None})
+        figures.other.append({"figure": "parallel: pytest-cov -n 2 vs serial, same suite (reference)",
+                              "value": skipped, "target": "-", "verdict": "-", "data": None})
+        figures.other.append({"figure": "parallel: per-file numbers of -n 2 equal serial", "value": skipped,
+                              "target": "equal", "verdict": verdict(False, True), "data": None})
+        return
+    seconds = args.parallel_seconds
     root, n = make_cpu_project(scratch / "cpu", seconds, env)
+    py = sys.executable
     fresh = rmtree_of(root / ".mcptest")
     records: dict[str, list[dict[str, dict[str, Any]]]] = {"serial": [], "-n 2": []}
 
@@ -586,20 +608,35 @@ def section_parallel(args: argparse.Namespace, env: dict[str, str], scratch: Pat
     steps = {
         "serial": Step([[*mcptest_cmd(), "run", "cpu"]], root, before=fresh, after=keep("serial")),
         "-n 2": Step([[*mcptest_cmd(), "run", "cpu", "-n", "2"]], root, before=fresh, after=keep("-n 2")),
+        # the same suite under pytest-cov: how far -n 2 gets without mcptest, on the same machine, same rounds
+        "pytest-cov serial": Step([[py, "-m", "pytest", "--cov=cpupkg", "--cov-branch", "tests"]], root,
+                                  before=rmtree_of(root / ".coverage")),
+        "pytest-cov -n 2": Step([[py, "-m", "pytest", "--cov=cpupkg", "--cov-branch", "-n", "2", "tests"]], root,
+                                before=rmtree_of(root / ".coverage")),
     }
-    repeats = 1 if args.quick else args.parallel_repeats
-    timings = interleave("parallel", steps, env, repeats, False, scratch)
+    timings = interleave("parallel", steps, env, args.parallel_repeats, False, scratch)
     serial, parallel = timings.median("serial"), timings.median("-n 2")
     speedup = serial / parallel
+    paired = ", ".join(f"{a / b:.2f}x" for a, b in zip(timings.runs["serial"], timings.runs["-n 2"], strict=True))
+    cov_serial, cov_parallel = timings.median("pytest-cov serial"), timings.median("pytest-cov -n 2")
+    cov_paired = ", ".join(f"{a / b:.2f}x" for a, b in zip(timings.runs["pytest-cov serial"],
+                                                           timings.runs["pytest-cov -n 2"], strict=True))
     reference = records["serial"][0]
     equal = all(r == reference for r in records["serial"] + records["-n 2"]) and bool(reference)
-    enough = args.quick or serial >= 20
+    enough = serial >= 20
     figures.other.append({
         "figure": "parallel: mcptest run -n 2 vs serial, CPU-bound suite",
         "value": f"{speedup:.2f}x faster (serial {serial:.2f} s, -n 2 {parallel:.2f} s; {PARALLEL_TESTS} tests, "
-                 f"crunch({n}))" + ("" if enough else "; serial under 20 s, raise --parallel-seconds"),
+                 f"crunch({n}); paired rounds {paired})"
+                 + ("" if enough else "; serial under 20 s, raise --parallel-seconds"),
         "target": f">= {TARGET_SPEEDUP}x", "verdict": verdict(speedup >= TARGET_SPEEDUP and enough, args.quick),
         "data": {"serial": serial, "parallel": parallel, "runs": timings.runs},
+    })
+    figures.other.append({
+        "figure": "parallel: pytest-cov -n 2 vs serial, same suite (reference)",
+        "value": f"{cov_serial / cov_parallel:.2f}x faster (serial {cov_serial:.2f} s, -n 2 {cov_parallel:.2f} s; "
+                 f"paired rounds {cov_paired})",
+        "target": "-", "verdict": "-", "data": {"serial": cov_serial, "parallel": cov_parallel},
     })
     files = ", ".join(f"{p} {v['covered_lines']}/{v['statements']} lines {v['covered_branches']}/{v['branches']} "
                       f"branches" for p, v in sorted(reference.items()) if v["statements"])
@@ -609,6 +646,15 @@ def section_parallel(args: argparse.Namespace, env: dict[str, str], scratch: Pat
         "target": "equal", "verdict": "met" if equal else "MISSED",
         "data": {"equal": equal, "serial": records["serial"], "parallel": records["-n 2"]},
     })
+
+
+def prime(env: dict[str, str], scratch: Path) -> None:
+    """Quick mode has no warm-up round: one untimed mcptest run fills the fresh bytecode cache for every tool
+    (pytest, its plugins, coverage.py, mcptest), so that no tool's single round pays for compiling them."""
+    root = make_project(scratch / "proj-prime", *SIZES["tiny"])
+    subprocess.run([*mcptest_cmd(), "run", "bench"], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=False)
+    progress("quick: bytecode cache primed")
 
 
 # --- machine and output ---------------------------------------------------------------------------
@@ -649,8 +695,9 @@ def render(f: Figures) -> str:
         f"pytest-xdist {m['pytest-xdist']}, mcptest {m['mcptest']}; load average at start {m['load']}; "
         f"bytecode {m['bytecode']}",
         f"- command: `{f.command}`",
-        f"- medians of {f.repeats} interleaved rounds" + (" (quick mode: no warm-up, targets not evaluated)"
-                                                         if f.quick else ", after one untimed warm-up round"),
+        f"- medians of {f.repeats} interleaved rounds" + (" (quick mode: no warm-up round, targets not evaluated)"
+                                                         if f.quick else ", after one untimed warm-up round")
+        + f"; the benchmark took {f.elapsed:.0f} s",
         "",
     ]
     if f.compare:
@@ -714,8 +761,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         return parse
 
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run in seconds: size 'tiny', one round, no warm-up, a 2 s parallel suite, "
-                             "bundled suite narrowed to one module; targets are not evaluated")
+                        help="smoke run in about 10 s: size 'tiny', one round after one untimed run that fills the "
+                             "bytecode cache, bundled suite narrowed to "
+                             "its smallest module and without coverage run, --contexts against the tiny runs of the "
+                             "sizes section, no parallel runs; targets are not evaluated")
     parser.add_argument("--only", type=csv(SECTIONS), default=list(SECTIONS), metavar="SECTIONS",
                         help="sections to run (default: all)")
     parser.add_argument("--sizes", type=csv(list(SIZES)), default=None, metavar="SIZES",
@@ -771,8 +820,12 @@ def run(args: argparse.Namespace, scratch: Path) -> int:
                       command=" ".join(["python", "bench/perf.py", *args.argv]))
     sections = {"sizes": section_sizes, "bundled": section_bundled, "contexts": section_contexts,
                 "startup": section_startup, "parallel": section_parallel}
+    start = time.perf_counter()
+    if args.quick:
+        prime(env, scratch)
     for name in args.only:
         sections[name](args, env, scratch, figures)
+    figures.elapsed = time.perf_counter() - start
     print(render(figures))
     if args.json:
         args.json.write_text(json.dumps(figures.__dict__, indent=2, default=str), encoding="utf-8")

@@ -188,7 +188,9 @@ def run(
     progress = _Progress(err)
     _install_sigterm()
     try:
-        record = execute(config, options, on_event=progress.handle, preflight=_preflight_hook())
+        record = execute(
+            config, options, on_event=progress.handle, preflight=_preflight_hook(), background=_import_report
+        )
     finally:
         progress.close()
     out = _console()
@@ -197,6 +199,11 @@ def run(
     if formats:
         _write_reports(out, config, record, formats, None)
     raise typer.Exit(record.exit_code)
+
+
+def _import_report() -> None:
+    """Import the terminal report (rich tables) while the tests run, on the idle core, not after them."""
+    from mcptest import console_report  # noqa: F401
 
 
 def _preflight_hook() -> Any:

@@ -23,26 +23,31 @@ EXPECTED = {
     "machine": r"^- nproc \d+, Python [\d.]+, coverage [\d.]+ \(core \w+, COVERAGE_CORE .+\), pytest [\d.]+, "
     r"pytest-cov [\d.]+, pytest-xdist [\d.]+, mcptest [\w.+-]+; load average at start",
     "command": r"^- command: `python bench/perf\.py --quick",
+    "rounds": r"^- medians of 1 interleaved rounds \(quick mode: no warm-up round, targets not evaluated\); "
+    r"the benchmark took \d+ s$",
     "wall header": r"^\| benchmark \| pytest-cov \(term report\) \| coverage run \+ json \| mcptest run \| "
     r"mcptest / pytest-cov \| mcptest / coverage \| target <= 1\.10x \|$",
     "wall tiny": rf"^\| tiny \(10 files, 100 tests\) \| {NUM} \| {NUM} \| {NUM} \| {NUM}x \| {NUM}x \| "
     r"n/a \(quick\) \|$",
-    "wall bundled": rf"^\| bundled \(suites/unit/test_routing\.py\) \| {NUM} \| {NUM} \| {NUM} \| {NUM}x \| {NUM}x \| "
+    # quick mode leaves coverage run out of the bundled comparison
+    "wall bundled": rf"^\| bundled \(suites/unit/test_clients\.py\) \| {NUM} \| - \| {NUM} \| {NUM}x \| - \| "
     r"n/a \(quick\) \|$",
     "cpu tiny": rf"^\| tiny \(10 files, 100 tests\) \| {NUM} \| {NUM} \| {NUM} \| {NUM}x \|$",
-    "cpu bundled": rf"^\| bundled \(suites/unit/test_routing\.py\) \| {NUM} \| {NUM} \| {NUM} \| {NUM}x \|$",
+    "cpu bundled": rf"^\| bundled \(suites/unit/test_clients\.py\) \| {NUM} \| - \| {NUM} \| {NUM}x \|$",
     "split tiny": rf"^\| tiny \(10 files, 100 tests\) \| {NUM} \| {NUM} \| -?{NUM} \| -?{NUM} \|$",
-    "split bundled": rf"^\| bundled \(suites/unit/test_routing\.py\) \| {NUM} \| {NUM} \| -?{NUM} \| -?{NUM} \|$",
+    "split bundled": rf"^\| bundled \(suites/unit/test_clients\.py\) \| {NUM} \| {NUM} \| -?{NUM} \| -?{NUM} \|$",
     "split contexts": rf"^\| tiny \(10 files, 100 tests\), --contexts \| {NUM} \| {NUM} \| -?{NUM} \| -?{NUM} \|$",
     "contexts": rf"^\| --contexts extra cost, tiny \(10 files, 100 tests\) \| [+-]{NUM} s \([+-]\d+ %\): {NUM} s -> "
     rf"{NUM} s; pytest-cov --cov-context=test: [+-]{NUM} s .*\| - \| - \|$",
     "help": rf"^\| start-up: mcptest --help \| {NUM} s \| < 0\.3 s \| n/a \(quick\) \|$",
     "preflight": rf"^\| preflight: mcptest bridges check, 2 unreachable bridges \| {NUM} s \(statuses: unreachable, "
     r"unreachable, exit 3\) \| < 1 s \| n/a \(quick\) \|$",
-    "parallel": rf"^\| parallel: mcptest run -n 2 vs serial, CPU-bound suite \| {NUM}x faster \(serial {NUM} s, "
-    rf"-n 2 {NUM} s; 48 tests, crunch\(\d+\)\) \| >= 1\.6x \| n/a \(quick\) \|$",
-    "parallel numbers": r"^\| parallel: per-file numbers of -n 2 equal serial \| yes \(2 files; cpupkg/work\.py "
-    r"\d+/\d+ lines \d+/\d+ branches\) \| equal \| met \|$",
+    "parallel": r"^\| parallel: mcptest run -n 2 vs serial, CPU-bound suite \| not measured \(quick mode; run "
+    r"--only parallel\) \| >= 1\.6x \| n/a \(quick\) \|$",
+    "parallel reference": r"^\| parallel: pytest-cov -n 2 vs serial, same suite \(reference\) \| not measured "
+    r"\(quick mode; run --only parallel\) \| - \| - \|$",
+    "parallel numbers": r"^\| parallel: per-file numbers of -n 2 equal serial \| not measured \(quick mode; run "
+    r"--only parallel\) \| equal \| n/a \(quick\) \|$",
 }
 
 
@@ -57,11 +62,13 @@ def test_perf_quick_prints_every_figure_line(tmp_path: Path) -> None:
     assert not missing, f"figure lines missing: {missing}\n{proc.stdout}"
     data = json.loads(figures.read_text(encoding="utf-8"))
     assert [row["benchmark"] for row in data["compare"]] == ["tiny (10 files, 100 tests)",
-                                                             "bundled (suites/unit/test_routing.py)"]
+                                                             "bundled (suites/unit/test_clients.py)"]
+    tiny, bundled = data["compare"]
+    assert set(tiny["medians"]) == {"pytest-cov", "coverage", "mcptest"}
+    assert set(bundled["medians"]) == {"pytest-cov", "mcptest"}
     for row in data["compare"]:
-        assert set(row["medians"]) == {"pytest-cov", "coverage", "mcptest"}
         assert all(value > 0 for value in row["medians"].values())
-    assert len(data["other"]) == 5
+    assert len(data["other"]) == 6
 
 
 def test_perf_help_documents_the_options() -> None:
