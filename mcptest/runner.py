@@ -202,18 +202,24 @@ def plan(config: Config, options: RunOptions) -> list[tuple[SuiteConfig, list[st
     return planned
 
 
-def coverage_mode(config: Config) -> str:
+def coverage_mode(config: Config, pytest_args: Sequence[str] = ()) -> str:
     """``plugin`` (coverage starts inside pytest, after its plugins load) or ``run`` (``coverage run``).
 
-    ``run`` when an installed pytest plugin (a ``pytest11`` entry point) belongs to a measured package:
-    it is imported before the collector could start coverage, and its import-time lines would look missed.
+    ``run`` when a pytest plugin that loads before the collector belongs to a measured package: an installed
+    one (a ``pytest11`` entry point) or one named with ``-p`` in the pytest arguments. It would be imported
+    before the collector could start coverage, and its import-time lines would look missed.
     """
     from importlib.metadata import entry_points
 
     names = {Path(s).name.removesuffix(".py") for s in config.source} | {s.split(".")[0] for s in config.source}
-    for entry in entry_points(group="pytest11"):
-        if entry.value.split(":")[0].split(".")[0] in names:
-            return "run"
+    plugins = [entry.value.split(":")[0] for entry in entry_points(group="pytest11")]
+    for i, arg in enumerate(pytest_args):
+        if arg == "-p" and i + 1 < len(pytest_args):
+            plugins.append(pytest_args[i + 1])
+        elif arg.startswith("-p") and len(arg) > 2:
+            plugins.append(arg[2:])
+    if any(plugin.split(".")[0] in names for plugin in plugins):
+        return "run"
     return "plugin"
 
 
@@ -221,7 +227,7 @@ def pytest_command(
     config: Config, suite: SuiteConfig, paths: Sequence[str], options: RunOptions, data_file: Path
 ) -> list[str]:
     """The subprocess command line: coverage.py running pytest with mcptest's collector plugin."""
-    if coverage_mode(config) == "run":
+    if coverage_mode(config, [*suite.pytest_args, *options.pytest_args]) == "run":
         # a pytest plugin of the measured code loads before any plugin could start coverage: measure it all
         cmd = [
             sys.executable,
@@ -317,11 +323,16 @@ def run_suite(
             "MCPTEST_COV_SOURCE": ",".join(config.source),
             "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
             "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed),
+            "MCPTEST_COV_MODE": coverage_mode(config, [*suite.pytest_args, *options.pytest_args]),
         }
     )
+    notes: list[str] = []
     if options.contexts:
         # per-test contexts are switched from the plugin; only the C tracer records them completely
         # (coverage.py's sysmon core, the default on Python 3.14+, may miss lines after a switch)
+        chosen = os.environ.get("COVERAGE_CORE", "")
+        if chosen and chosen != "ctrace":
+            notes.append(f"--contexts measures with the C tracer: COVERAGE_CORE={chosen} was overridden")
         env["COVERAGE_CORE"] = "ctrace"
     # the suite's pytest is a fresh session: variables of an outer pytest-xdist worker must not leak into it
     for name in (
@@ -342,6 +353,7 @@ def run_suite(
         timeout=suite.timeout,
         requires=list(suite.requires),
     )
+    result.problems += notes
     run = SuiteRun(result=result, data_file=data_file, log_file=log_file)
     on_event(
         "suite-start",

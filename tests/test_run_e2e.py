@@ -394,11 +394,23 @@ def test_coverage_mode_falls_back_to_coverage_run_for_measured_pytest_plugins(tm
     assert coverage_mode(config) == "run"
 
 
-def test_run_warns_when_a_plugin_imported_measured_code_before_coverage_started(tmp_path: Path) -> None:
+def test_run_measures_a_p_plugin_of_the_measured_package_under_coverage_run(tmp_path: Path) -> None:
     config = CONFIG.replace("{paths: [tests], timeout: 30s}", '{paths: [tests], pytest_args: ["-p", "pkg.plug"]}')
     make_project(tmp_path, config, {"pkg/plug.py": "import pkg.calc\n"})
     result = mcptest(tmp_path, "run", "unit")
     assert result.code == 0, result.output
-    assert "measured module(s) pkg, pkg.calc, pkg.plug were imported before coverage started" in result.stdout
     record = latest(tmp_path)
+    log = next((tmp_path / ".mcptest" / "logs").glob("*.log")).read_text()
+    assert " -m coverage run " in log.splitlines()[0]  # the plugin loads before any plugin could start coverage
+    files = {f["path"]: f for f in record["coverage"]["files"]}
+    assert files["pkg/plug.py"]["totals"]["covered_lines"] == 1 and 1 in files["pkg/calc.py"]["executed_lines"]
+    assert "imported before coverage started" not in result.stdout
     assert record["coverage"]["core"] == "CTracer"
+
+
+def test_run_warns_when_an_ini_plugin_imported_measured_code_before_coverage_started(tmp_path: Path) -> None:
+    settings = '[tool.pytest.ini_options]\naddopts = "-p pkg.plug"\n'
+    make_project(tmp_path, files={"pkg/plug.py": "import pkg.calc\n", "pyproject.toml": settings})
+    result = mcptest(tmp_path, "run", "unit")
+    assert result.code == 0, result.output
+    assert "measured module(s) pkg, pkg.calc, pkg.plug were imported before coverage started" in result.stdout
