@@ -51,7 +51,9 @@ EXPECTED = {
 }
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pytest_cov") is None, reason="the benchmark compares with pytest-cov")
+@pytest.mark.skipif(
+    importlib.util.find_spec("pytest_cov") is None, reason="the benchmark compares with pytest-cov (a dev extra)"
+)
 def test_perf_quick_prints_every_figure_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MCPTEST_", "PYTEST_", "COV_CORE_"))}
     figures = tmp_path / "figures.json"
