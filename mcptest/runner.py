@@ -538,108 +538,67 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
     """Verdicts of one suite: process health, collection, test outcomes, time budget."""
     r = run.result
     target = f"suite:{r.name}"
-    out: list[Verdict] = []
+
+    def verdict(
+        kind: str,
+        metric: str,
+        message: str,
+        *,
+        actual: float | None = None,
+        required: float | None = None,
+        passed: bool = False,
+        rule: str | None = None,
+    ) -> Verdict:
+        return Verdict(kind, target, metric, actual, required, passed, rule, f"suite {r.name}{message}")
+
+    budget_rule = f"suites.{r.name}.budget"
     if run.killed_for_budget:
-        out.append(
-            Verdict(
+        return [
+            verdict(
                 "budget",
-                target,
                 "duration",
-                r.duration,
-                r.budget,
-                False,
-                f"suites.{r.name}.budget",
-                f"suite {r.name} ran past its budget of {r.budget:g}s and was stopped",
+                f" ran past its budget of {r.budget:g}s and was stopped",
+                actual=r.duration,
+                required=r.budget,
+                rule=budget_rule,
             )
-        )
-        return out
+        ]
     if not run.finished:
-        out.append(
-            Verdict(
-                "process",
-                target,
-                "status",
-                None,
-                None,
-                False,
-                None,
-                f"suite {r.name}: the test process {_describe_death(r.pytest_exit or 0)}; "
-                f"{r.counts.total} test(s) had reported",
-            )
-        )
-        return out
+        death = _describe_death(r.pytest_exit or 0)
+        return [verdict("process", "status", f": the test process {death}; {r.counts.total} test(s) had reported")]
     if r.pytest_exit == 4:
-        out.append(
-            Verdict(
-                "config",
-                target,
-                "status",
-                None,
-                None,
-                False,
-                None,
-                f"suite {r.name}: pytest rejected its arguments: {_usage_error(run.log_file)}",
-            )
-        )
-        return out
+        return [verdict("config", "status", f": pytest rejected its arguments: {_usage_error(run.log_file)}")]
+    out: list[Verdict] = []
     if r.pytest_exit == 3:
-        out.append(
-            Verdict(
-                "process",
-                target,
-                "status",
-                None,
-                None,
-                False,
-                None,
-                f"suite {r.name}: pytest internal error; see {run.log_file}",
-            )
-        )
+        out.append(verdict("process", "status", f": pytest internal error; see {run.log_file}"))
     if run.collect_errors:
+        errors = len(run.collect_errors)
         out.append(
-            Verdict(
+            verdict(
                 "tests",
-                target,
                 "count",
-                float(len(run.collect_errors)),
-                0,
-                False,
-                None,
-                f"suite {r.name}: {len(run.collect_errors)} collection error(s): {run.collect_errors[0]}",
+                f": {errors} collection error(s): {run.collect_errors[0]}",
+                actual=float(errors),
+                required=0,
             )
         )
     elif r.counts.total == 0:
         out.append(
-            Verdict(
+            verdict(
                 "collection",
-                target,
                 "count",
-                0,
-                1,
-                False,
-                f"suites.{r.name}.paths",
-                f"suite {r.name}: no tests collected from {', '.join(r.paths)}",
+                f": no tests collected from {', '.join(r.paths)}",
+                actual=0,
+                required=1,
+                rule=f"suites.{r.name}.paths",
             )
         )
         return out
     bad = r.counts.bad
-    out.append(
-        Verdict(
-            "tests",
-            target,
-            "count",
-            float(bad),
-            0,
-            bad == 0,
-            None,
-            f"suite {r.name}: {r.counts.passed} passed, {r.counts.failed} failed, {r.counts.error} errors"
-            + (
-                f"; failed: {', '.join(t.nodeid for t in r.tests if t.outcome in ('failed', 'error'))[:300]}"
-                if bad
-                else ""
-            ),
-        )
-    )
+    summary = f": {r.counts.passed} passed, {r.counts.failed} failed, {r.counts.error} errors"
+    if bad:
+        summary += f"; failed: {', '.join(t.nodeid for t in r.tests if t.outcome in ('failed', 'error'))[:300]}"
+    out.append(verdict("tests", "count", summary, actual=float(bad), required=0, passed=bad == 0))
     flaky = [t for t in r.tests if t.flaky]
     if flaky:
         blocking = [
@@ -647,26 +606,35 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
             for t in flaky
             if not any(t.nodeid == a or glob_match(a, t.nodeid) or fnmatch(t.nodeid, a) for a in allowed_flaky)
         ]
-        names = ", ".join(t.nodeid for t in (blocking or flaky))
+        names = ", ".join(t.nodeid for t in (blocking or flaky))[:400]
         if blocking:
-            message = f"suite {r.name}: {len(blocking)} flaky test(s) (outcomes differ between attempts): {names[:400]}"
+            message = f": {len(blocking)} flaky test(s) (outcomes differ between attempts): {names}"
         else:
-            message = f"suite {r.name}: {len(flaky)} flaky test(s) allowed by flaky.allow: {names[:400]}"
-        out.append(Verdict("flaky", target, "count", float(len(blocking)), 0, not blocking, "flaky.allow", message))
+            message = f": {len(flaky)} flaky test(s) allowed by flaky.allow: {names}"
+        out.append(
+            verdict(
+                "flaky",
+                "count",
+                message,
+                actual=float(len(blocking)),
+                required=0,
+                passed=not blocking,
+                rule="flaky.allow",
+            )
+        )
     if r.budget is not None:
         # with --repeat the budget holds for each run of the suite, not for their sum
         longest = max(run.attempt_durations or [r.duration])
         each = " (its longest run)" if len(run.attempt_durations) > 1 else ""
         out.append(
-            Verdict(
+            verdict(
                 "budget",
-                target,
                 "duration",
-                longest,
-                r.budget,
-                longest <= r.budget,
-                f"suites.{r.name}.budget",
-                f"suite {r.name} took {longest:.1f}s{each} of its {r.budget:g}s budget",
+                f" took {longest:.1f}s{each} of its {r.budget:g}s budget",
+                actual=longest,
+                required=r.budget,
+                passed=longest <= r.budget,
+                rule=budget_rule,
             )
         )
     return out
