@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -184,8 +185,7 @@ def run(
         seed=seed,
         command=["mcptest", *sys.argv[1:]],
     )
-    err = _console(stderr=True)
-    progress = _Progress(err)
+    progress = _Progress(lambda: _console(stderr=True))
     _install_sigterm()
     try:
         record = execute(
@@ -227,25 +227,31 @@ def _install_sigterm() -> None:
 class _Progress:
     """Live progress on stderr: tests done of total and failures so far, per suite."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Callable[[], Console]) -> None:
+        # made at the first event (rich's import is not needed before the test process has started)
+        self._make_console = console
+        self.tasks: dict[str, Any] = {}
+        self.started = False
+
+    def _setup(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.console = console
-        self.live = console.is_terminal
+        self.console = self._make_console()
+        self.live = self.console.is_terminal
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]}"),
             TimeElapsedColumn(),
-            console=console,
+            console=self.console,
             transient=False,
             disable=not self.live,
         )
-        self.tasks: dict[str, Any] = {}
-        self.started = False
 
     def handle(self, kind: str, data: dict[str, Any]) -> None:
+        if not hasattr(self, "console"):
+            self._setup()
         suite = data.get("suite", "")
         if kind == "suite-start":
             if self.live and not self.started:

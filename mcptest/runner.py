@@ -7,6 +7,7 @@ record. This module returns data and never prints; progress goes to an ``on_even
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -25,7 +26,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, covdata, exitcodes, gate
+from mcptest import __version__, covdata, exitcodes, gate, prestart
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import UsageError
 from mcptest.globs import glob_match
@@ -126,7 +127,9 @@ class _Background:
 
     The test process keeps one core busy and the parent sleeps in its poll loop; git state, the baseline and
     the imports of the analysis (coverage.py) and of the caller's report used to be sequential fixed costs of
-    every run (measured: a 1.82 s run of 500 tests became 1.77 s). Started right after the first test process;
+    every run (measured: a 1.82 s run of 500 tests became 1.77 s). It also parses the measured source files for
+    the coverage report (``covdata.StaticAnalysis``), the report's largest cost. Started right after the first
+    test process;
     ``wait()`` joins it, or does the work inline when no test process was started (every suite stopped by its
     preflight).
     """
@@ -140,9 +143,12 @@ class _Background:
         self._error: BaseException | None = None
         self.git: GitInfo | None = None
         self.baseline: RunRecord | None = None
+        self.static: covdata.StaticAnalysis | None = None
 
     def start(self) -> None:
         if self._thread is None and not self._done:
+            # in this thread, before the other starts: reading coverage.py's settings changes the working folder
+            self.static = covdata.StaticAnalysis.for_config(self._config)
             self._thread = threading.Thread(target=self._work, name="mcptest-background", daemon=True)
             self._thread.start()
 
@@ -154,6 +160,8 @@ class _Background:
             self.baseline = self._history.baseline()
             if self._extra is not None:
                 self._extra()
+            if self.static is not None:
+                self.static.prepare()
         except BaseException as exc:  # re-raised in the caller's thread by wait()
             self._error = exc
 
@@ -202,6 +210,14 @@ def plan(config: Config, options: RunOptions) -> list[tuple[SuiteConfig, list[st
     return planned
 
 
+@functools.cache
+def _installed_pytest_plugins() -> tuple[str, ...]:
+    """The modules of the installed pytest plugins (``pytest11`` entry points); read once per process."""
+    from importlib.metadata import entry_points
+
+    return tuple(entry.value.split(":")[0] for entry in entry_points(group="pytest11"))
+
+
 def coverage_mode(config: Config, pytest_args: Sequence[str] = ()) -> str:
     """``plugin`` (coverage starts inside pytest, after its plugins load) or ``run`` (``coverage run``).
 
@@ -209,10 +225,8 @@ def coverage_mode(config: Config, pytest_args: Sequence[str] = ()) -> str:
     one (a ``pytest11`` entry point) or one named with ``-p`` in the pytest arguments. It would be imported
     before the collector could start coverage, and its import-time lines would look missed.
     """
-    from importlib.metadata import entry_points
-
     names = {Path(s).name.removesuffix(".py") for s in config.source} | {s.split(".")[0] for s in config.source}
-    plugins = [entry.value.split(":")[0] for entry in entry_points(group="pytest11")]
+    plugins = list(_installed_pytest_plugins())
     for i, arg in enumerate(pytest_args):
         if arg == "-p" and i + 1 < len(pytest_args):
             plugins.append(pytest_args[i + 1])
@@ -355,29 +369,34 @@ def run_suite(
     )
     result.problems += notes
     run = SuiteRun(result=result, data_file=data_file, log_file=log_file)
-    on_event(
-        "suite-start",
-        {
-            "suite": suite.name,
-            "paths": list(paths),
-            "command": cmd,
-            "attempt": attempt,
-            "repeat": options.repeat,
-            "seed": seed,
-        },
-    )
     start = time.monotonic()
     with open(log_file, "wb") as log, open(events_file, encoding="utf-8") as events:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=config.root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+        # the interpreter the entry point started ahead, when it can stand in for a fresh one (else None)
+        proc = prestart.claim(cmd, str(config.root), env, str(log_file))
+        if proc is None:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=config.root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        # announced once started: printing the first progress line loads the caller's console (rich), which
+        # need not delay the tests
+        on_event(
+            "suite-start",
+            {
+                "suite": suite.name,
+                "paths": list(paths),
+                "command": cmd,
+                "attempt": attempt,
+                "repeat": options.repeat,
+                "seed": seed,
+            },
         )
         if on_start is not None:
             on_start()
@@ -859,7 +878,9 @@ def execute(
                     "(coverage_gates: false); 'mcptest run all' gates the combined coverage"
                 )
             side.wait()  # before the analysis, which needs the baseline and changes the working folder
-            verdicts += _coverage_stage(config, options, record, runs, data_files, workdir, side.baseline, gated)
+            verdicts += _coverage_stage(
+                config, options, record, runs, data_files, workdir, side.baseline, gated, side.static
+            )
     except Interrupted:
         record.complete = False
         verdicts.append(
@@ -905,6 +926,7 @@ def _coverage_stage(
     workdir: Path,
     baseline: RunRecord | None,
     gated: bool,
+    static: covdata.StaticAnalysis | None = None,
 ) -> list[Verdict]:
     """Read coverage data (combined over suites), attach per-test lines, deltas and gate verdicts."""
     verdicts: list[Verdict] = []
@@ -924,7 +946,7 @@ def _coverage_stage(
             )
         return verdicts
     data_file = data_files[0] if len(data_files) == 1 else covdata.combine(data_files, workdir / "combined.coverage")
-    raw = covdata.read_json(config, data_file, contexts=options.contexts)
+    raw = covdata.read_json(config, data_file, contexts=options.contexts, static=static)
     if raw is None or not raw.get("files"):
         verdicts.append(
             Verdict(
@@ -950,7 +972,7 @@ def _coverage_stage(
                 case.lines_covered = by_test.get(case.nodeid, {})
     if len(runs) > 1:
         for run in runs:
-            part = covdata.read_json(config, run.data_file) if run.data_file.exists() else None
+            part = covdata.read_json(config, run.data_file, static=static) if run.data_file.exists() else None
             if part is not None:
                 run.result.coverage = covdata.build_report(config, part, branch=config.coverage.branch)[0].overall
     else:

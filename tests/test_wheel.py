@@ -34,7 +34,7 @@ def test_wheel_ships_templates_schema_and_entry_points(wheel: Path) -> None:
     assert {"mcptest/templates/index.html", "mcptest/templates/style.css", "mcptest/templates/summary.md"} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "mcptest = mcptest.cli:main" in text and "mcptest_bridges = mcptest.sim.fixtures" in text
+    assert "mcptest = mcptest.__main__:main" in text and "mcptest_bridges = mcptest.sim.fixtures" in text
 
 
 def test_installed_wheel_runs_and_renders_reports_outside_the_repo(wheel: Path, tmp_path: Path) -> None:
