@@ -21,7 +21,7 @@ The summary at the end is Markdown (docs/performance.md carries the last full on
 Examples:
 
   python bench/perf.py                         # everything (about 17 minutes on 2 cores)
-  python bench/perf.py --quick                 # smoke run in < 10 s: tiny sizes, one round, no parallel, no targets
+  python bench/perf.py --quick                 # smoke run in about 10 s: tiny sizes, one round, no parallel, no targets
   python bench/perf.py --only sizes --sizes large --repeats 7
   python bench/perf.py --only sizes --tools pytest-cov,mcptest --json figures.json
 """
@@ -729,8 +729,9 @@ def render(f: Figures) -> str:
         lines.append("")
     if f.split:
         lines += ["## Where mcptest's time goes, seconds (median)", "",
-                  "| benchmark | wall | test process (pytest under coverage) | after the tests (data, report, "
-                  "gates, record) | outside the run (start-up, config, printing) |",
+                  "| benchmark | wall | test process (pytest under coverage, from the hand-over to its exit) | "
+                  "after the test process (report, gates, record; the coverage report read while it was ending is "
+                  "in the previous column) | outside the run (start-up, config, printing) |",
                   "|---|---:|---:|---:|---:|"]
         for s in f.split:
             lines.append(f"| {s['benchmark']} | {s['wall']:.2f} | {s['tests']:.2f} | {s['after_tests']:.2f} | "

@@ -299,12 +299,15 @@ def _core() -> str | None:
         return None
 
 
-def _stop_coverage() -> None:
+def _stop_coverage() -> bool:
+    """Stop measuring and save the data; whether there was a measurement to save."""
     global _worker_coverage
-    if _worker_coverage is not None:
-        _worker_coverage.stop()
-        _worker_coverage.save()
-        _worker_coverage = None
+    if _worker_coverage is None:
+        return False
+    _worker_coverage.stop()
+    _worker_coverage.save()
+    _worker_coverage = None
+    return True
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -317,7 +320,11 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, None, None]:
     try:
         yield
     finally:
-        _stop_coverage()
+        saved = _stop_coverage()
+    collector = session.config.pluginmanager.get_plugin("mcptest-collector")  # None in xdist workers
+    if saved and collector is not None:
+        # the data file is final: mcptest can read it while pytest prints its summary and the process ends
+        collector.emit({"event": "coverage_saved"})
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
