@@ -20,7 +20,7 @@ The summary at the end is Markdown (docs/performance.md carries the last full on
 
 Examples:
 
-  python bench/perf.py                         # everything (about 17 minutes on 2 cores)
+  python bench/perf.py                         # everything (about 13 minutes on 2 cores)
   python bench/perf.py --quick                 # smoke run in about 10 s: tiny sizes, one round, no parallel, no targets
   python bench/perf.py --only sizes --sizes large --repeats 7
   python bench/perf.py --only sizes --tools pytest-cov,mcptest --json figures.json
