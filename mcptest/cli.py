@@ -166,6 +166,9 @@ def run(
       mcptest run unit --repeat 3 --random-order
 
       mcptest run unit -- -x --maxfail=3
+
+    The first test interpreter is started while this command line is parsed and used only when it is
+    equivalent to a fresh `python -m pytest`; MCPTEST_PRESTART=0 turns that off.
     """
     from mcptest.runner import RunOptions, execute
 

@@ -956,6 +956,11 @@ def execute(
     return record
 
 
+def _no_data(message: str) -> Verdict:
+    """The failed verdict of a run whose coverage data is missing (exit code 5)."""
+    return Verdict("data", "overall", "line", None, None, False, "source", message)
+
+
 def _coverage_stage(
     config: Config,
     options: RunOptions,
@@ -971,18 +976,7 @@ def _coverage_stage(
     verdicts: list[Verdict] = []
     if not data_files:
         if all(r.finished for r in runs) and any(r.result.counts.total for r in runs):
-            verdicts.append(
-                Verdict(
-                    "data",
-                    "overall",
-                    "line",
-                    None,
-                    None,
-                    False,
-                    "source",
-                    f"coverage measured nothing: source {config.source} yielded no coverage data",
-                )
-            )
+            verdicts.append(_no_data(f"coverage measured nothing: source {config.source} yielded no coverage data"))
         return verdicts
     data_file = data_files[0] if len(data_files) == 1 else covdata.combine(data_files, workdir / "combined.coverage")
     early = runs[0].early_json if len(runs) == 1 and data_file == runs[0].data_file else None
@@ -992,16 +986,9 @@ def _coverage_stage(
         raw = covdata.read_json(config, data_file, contexts=options.contexts, static=static)
     if raw is None or not raw.get("files"):
         verdicts.append(
-            Verdict(
-                "data",
-                "overall",
-                "line",
-                None,
-                None,
-                False,
-                "source",
+            _no_data(
                 f"coverage measured no file: source {config.source} yielded no coverage data "
-                "(is it the folder or package your tests import?)",
+                "(is it the folder or package your tests import?)"
             )
         )
         return verdicts
