@@ -18,6 +18,7 @@ import typer
 
 from mcptest import __version__, exitcodes
 from mcptest.errors import McptestError, UsageError
+from mcptest.textsafe import clean
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,7 +72,8 @@ def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-    return Console(stderr=stderr, highlight=False, width=width)
+    # Foreign text goes through console_report.plain / markup; emoji=False keeps ":name:" in it as written.
+    return Console(stderr=stderr, highlight=False, emoji=False, width=width)
 
 
 def _load(config_path: Path | None) -> Config:
@@ -239,10 +241,13 @@ class _Progress:
     def _setup(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from mcptest.console_report import markup
+
+        self.markup = markup  # suite names, paths, node ids and problems are foreign text: never markup
         self.console = self._make_console()
         self.live = self.console.is_terminal
         self.progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]}"),
@@ -262,18 +267,19 @@ class _Progress:
                 self.started = True
             if suite in self.tasks:
                 self.progress.remove_task(self.tasks[suite])
-            self.tasks[suite] = self.progress.add_task(f"{suite}", total=None, failed="")
+            self.tasks[suite] = self.progress.add_task(clean(suite), total=None, failed="")
             extra = ""
             if data.get("repeat", 1) > 1:
                 extra += f", run {data['attempt'] + 1} of {data['repeat']}"
             if data.get("seed") is not None:
                 extra += f", random order with --seed {data['seed']}"
             if not self.live or extra:
-                self.console.print(f"mcptest: running suite {suite} ({' '.join(data.get('paths', []))}){extra}")
+                paths = " ".join(data.get("paths", []))
+                self.console.print(self.markup("mcptest: running suite {} ({}){}", suite, paths, extra))
         elif kind == "collected":
             self.progress.update(self.tasks[suite], total=data["count"])
             if not self.live:
-                self.console.print(f"mcptest: {suite}: collected {data['count']} tests")
+                self.console.print(self.markup("mcptest: {}: collected {} tests", suite, data["count"]))
         elif kind == "test":
             counts = data["counts"]
             bad = counts.failed + counts.error
@@ -281,20 +287,22 @@ class _Progress:
                 self.tasks[suite], completed=counts.total, failed=f"[red]{bad} failed[/red]" if bad else ""
             )
             if not self.live and data["test"].outcome in ("failed", "error"):
-                self.console.print(f"mcptest: {suite}: {data['test'].outcome.upper()} {data['test'].nodeid}")
+                test = data["test"]
+                self.console.print(self.markup("mcptest: {}: {} {}", suite, test.outcome.upper(), test.nodeid))
         elif kind == "suite-end":
             result = data["result"]
             if not self.live:
                 c = result.counts
                 self.console.print(
-                    f"mcptest: {suite}: {c.total} tests in {result.duration:.1f}s "
+                    self.markup("mcptest: {}: ", suite)
+                    + f"{c.total} tests in {result.duration:.1f}s "
                     f"({c.passed} passed, {c.failed} failed, {c.error} errors)"
                 )
         elif kind == "preflight":
             for problem in data.get("problems", []):
-                self.console.print(f"mcptest: {suite}: [red]{problem}[/red]")
+                self.console.print(self.markup("mcptest: {}: [red]{}[/red]", suite, problem))
         elif kind == "message":
-            self.console.print(f"mcptest: {data.get('text', '')}")
+            self.console.print(self.markup("mcptest: {}", data.get("text", "")))
 
     def close(self) -> None:
         if self.started:
@@ -305,6 +313,17 @@ def _print_record(out: Console, record: RunRecord) -> None:
     from mcptest import console_report
 
     console_report.print_record(out, record)
+
+
+def _warn(warnings: list[str]) -> None:
+    """The history's warnings (unreadable records: paths and parser messages are foreign text) on stderr."""
+    if not warnings:
+        return
+    from mcptest.console_report import markup
+
+    err = _console(stderr=True)
+    for warning in warnings:
+        err.print(markup("mcptest: warning: {}", warning), soft_wrap=True)
 
 
 # --- baseline -------------------------------------------------------------------------------------
@@ -327,8 +346,7 @@ def baseline_save(
     config = _load(config_path)
     history = History(config.report_dir)
     record = history.get(run_id) if run_id else history.latest()
-    for warning in history.warnings:
-        _console(stderr=True).print(f"mcptest: warning: {warning}")
+    _warn(history.warnings)
     if record is None:
         what = f"run {run_id}" if run_id else "latest run"
         raise UsageError(f"no readable {what} in {config.report_dir}; run 'mcptest run SUITE' first")
@@ -346,7 +364,7 @@ def baseline_save(
             f"refusing to save run {record.id} as the baseline: {', '.join(problems)}; use --force to save it anyway"
         )
     path = history.save_baseline(record)
-    typer.echo(f"Saved run {record.id} as the baseline: {path}")
+    typer.echo(clean(f"Saved run {record.id} as the baseline: {path}"))
 
 
 @baseline_app.command("show")
@@ -361,16 +379,17 @@ def baseline_show(config_path: ConfigOpt = None) -> None:
     config = _load(config_path)
     history = History(config.report_dir)
     record = history.baseline()
-    for warning in history.warnings:
-        _console(stderr=True).print(f"mcptest: warning: {warning}")
+    _warn(history.warnings)
     if record is None:
-        typer.echo(f"No baseline in {config.report_dir} (save one with 'mcptest baseline save').")
+        typer.echo(clean(f"No baseline in {config.report_dir} (save one with 'mcptest baseline save')."))
         raise typer.Exit(0)
     overall = record.coverage.overall if record.coverage else None
     typer.echo(
-        f"Baseline: run {record.id} of {record.started_at} ({record.status}); "
-        f"line {pct(overall.line_percent if overall else None)}, "
-        f"branch {pct(overall.branch_percent if overall else None)}"
+        clean(
+            f"Baseline: run {record.id} of {record.started_at} ({record.status}); "
+            f"line {pct(overall.line_percent if overall else None)}, "
+            f"branch {pct(overall.branch_percent if overall else None)}"
+        )
     )
 
 
@@ -397,7 +416,7 @@ def config_check(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        typer.echo(f"# {config.path}: valid")
+        typer.echo(clean(f"# {config.path}: valid"))
         typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
 
 
@@ -423,7 +442,7 @@ def init(
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; use --force to overwrite it")
     atomic_write_text(target, starter_config(directory))
-    typer.echo(f"Wrote {target}; check it with: mcptest config check -c {target}")
+    typer.echo(clean(f"Wrote {target}; check it with: mcptest config check -c {target}"))
 
 
 # --- audit --------------------------------------------------------------------------------------
@@ -448,8 +467,7 @@ def audit(
     """
     import json
 
-    from rich.markup import escape
-
+    from mcptest.console_report import markup
     from mcptest.runner import run_audit
 
     config = _load(config_path)
@@ -461,7 +479,7 @@ def audit(
         out = _console()
         for finding in result.findings:
             out.print(
-                f"{escape(finding.file)}:{finding.line}: [bold]{finding.rule}[/bold] {escape(finding.reason)}",
+                markup("{}:{}: [bold]{}[/bold] {}", finding.file, finding.line, finding.rule, finding.reason),
                 soft_wrap=True,
             )
         counts = ", ".join(f"{rule} {n}" for rule, n in result.counts.items() if n)
@@ -508,8 +526,7 @@ def mutate(
     """
     import json
 
-    from rich.markup import escape
-
+    from mcptest.console_report import markup, plain
     from mcptest.mutate import run_mutations
 
     config = _load(config_path)
@@ -539,13 +556,18 @@ def mutate(
         out = _console()
         for mutant in result.survivors:
             out.print(
-                f"[yellow]survived[/yellow] {escape(mutant.file)}:{mutant.line} {mutant.operator}: "
-                f"{escape(mutant.description)}",
+                markup(
+                    "[yellow]survived[/yellow] {}:{} {}: {}",
+                    mutant.file,
+                    mutant.line,
+                    mutant.operator,
+                    mutant.description,
+                ),
                 soft_wrap=True,
             )
-            out.print(escape(mutant.diff.rstrip()), soft_wrap=True, highlight=False)
+            out.print(plain(mutant.diff.rstrip(), multiline=True), soft_wrap=True, highlight=False)
         for warning in result.warnings:
-            out.print(f"[yellow]warning: {escape(warning)}[/yellow]", soft_wrap=True)
+            out.print(markup("[yellow]warning: {}[/yellow]", warning), soft_wrap=True)
         score = "n/a" if result.score_percent is None else f"{result.score_percent:.1f}%"
         out.print(
             f"Mutation score {score}: {result.killed} killed, {result.survived} survived, "
@@ -568,6 +590,7 @@ def _write_reports(
     outputs: dict[str, Path | str] | None = None,
 ) -> list[Path]:
     from mcptest import report as report_pkg
+    from mcptest.console_report import markup
     from mcptest.history import History
 
     history = History(config.report_dir)
@@ -584,7 +607,7 @@ def _write_reports(
         outputs=outputs,
     )
     for path in paths:
-        out.print(f"Wrote {path}", soft_wrap=True)
+        out.print(markup("Wrote {}", path), soft_wrap=True)
     if "markdown" in formats and os.environ.get("GITHUB_STEP_SUMMARY"):
         summary = next((p for p in paths if p.suffix == ".md"), None)
         if summary is not None:
@@ -631,10 +654,8 @@ def report(
     config = _load(config_path)
     history = History(config.report_dir)
     record = history.get(run_id) if run_id else history.latest()
-    err = _console(stderr=True)
     if record is None:
-        for warning in history.warnings:
-            err.print(f"mcptest: warning: {warning}", soft_wrap=True)
+        _warn(history.warnings)
         what = f"run {run_id}" if run_id else "latest run"
         raise UsageError(f"no readable {what} in {config.report_dir}; run 'mcptest run SUITE' first")
     if against == "baseline":
@@ -649,8 +670,8 @@ def report(
         if loaded.record is None:
             raise UsageError(loaded.warning or f"--against: {against} is not a run record")
         base = loaded.record
-    for warning in history.warnings:
-        err.print(f"mcptest: warning: {warning}", soft_wrap=True)
+    _warn(history.warnings)
+    err = _console(stderr=True)
     if record.coverage is not None:
         covdata.apply_deltas(record.coverage, base.coverage if base else None, base.id if base else None)
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
@@ -679,7 +700,7 @@ def main() -> NoReturn:
             import traceback
 
             traceback.print_exc()
-        typer.echo(f"mcptest: error: {exc}", err=True)
+        typer.echo(f"mcptest: error: {clean(exc)}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -697,7 +718,8 @@ def main() -> NoReturn:
         if _state["debug"]:
             raise
         typer.echo(
-            f"mcptest: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
+            f"mcptest: internal error: {type(exc).__name__}: {clean(exc)} (run with --debug for the traceback)",
+            err=True,
         )
         sys.exit(exitcodes.INTERNAL_ERROR)
     sys.exit(result if isinstance(result, int) else 0)

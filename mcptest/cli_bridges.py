@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from mcptest.textsafe import clean
+
 if TYPE_CHECKING:
     from mcptest.model import BridgeProbe
 
@@ -79,7 +81,7 @@ def check(
             raise UsageError(f"no bridges are configured in {config.path}")
         result = preflight(config, names or None, wait=wait)
     except McptestError as exc:
-        typer.echo(f"mcptest: {exc}", err=True)
+        typer.echo(f"mcptest: {clean(exc)}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("mcptest: interrupted", err=True)
@@ -112,23 +114,25 @@ def _print_table(probes: list[BridgeProbe], reasons: list[str]) -> None:
     table.add_column("Time (ms)", justify="right")
     table.add_column("Reason", overflow="fold")
     for p in probes:
-        status = Text(p.status, style=_STYLES.get(p.status, ""))
+        status = Text(clean(p.status), style=_STYLES.get(p.status, ""))
         if p.started_by_mcptest:
             status.append(" (started)")
+        # Text, not str: a name, URL or reason may hold brackets that rich would read as markup; and
+        # cleaned: a bridge's reason quotes what the bridge answered, which may hold terminal controls.
         table.add_row(
-            Text(p.name),
-            Text(p.url),
+            Text(clean(p.name)),
+            Text(clean(p.url)),
             status,
             Text("-" if p.http_status is None else str(p.http_status)),
             Text("-" if p.response_time_ms is None else f"{p.response_time_ms:.0f}"),
-            Text(p.reason),  # Text, not str: a reason may hold brackets that rich would read as markup
+            Text(clean(p.reason)),
         )
     # not a terminal (CI logs): wide enough that URLs and reasons are not folded
     wide = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
-    console = Console(highlight=False, width=wide)
+    console = Console(highlight=False, emoji=False, width=wide)
     console.print(table)
     for reason in reasons:
-        console.print(Text.assemble(("not accepted: ", "red"), reason), soft_wrap=True)
+        console.print(Text.assemble(("not accepted: ", "red"), clean(reason)), soft_wrap=True)
     if not reasons:
         console.print(Text(f"all {len(probes)} bridge(s) accepted", style="green"))
 
@@ -161,7 +165,7 @@ def _fail(exc: Exception) -> NoReturn:
     from mcptest.errors import McptestError
 
     code = exc.exit_code if isinstance(exc, McptestError) else 4
-    typer.echo(f"mcptest: {exc}", err=True)
+    typer.echo(f"mcptest: {clean(exc)}", err=True)
     raise typer.Exit(code) from None
 
 
@@ -204,9 +208,9 @@ def up(
         ok = ok and accepted and result.state != "failed"  # a port held by someone else is no success
         pid = f" (pid {result.pid})" if result.pid else ""
         health = f"{probe.status}: {probe.reason}"
-        typer.echo(f"{result.name}: {result.state}{pid} on {result.url}; {health}")
+        typer.echo(clean(f"{result.name}: {result.state}{pid} on {result.url}; {health}"))
         if result.state == "failed" or not accepted:
-            typer.echo(f"  {result.detail}", err=True)
+            typer.echo(f"  {clean(result.detail)}", err=True)
     raise typer.Exit(exitcodes.OK if ok else exitcodes.BRIDGE_UNAVAILABLE)
 
 
@@ -236,7 +240,7 @@ def down(
     for bridge in selected:
         result = stop_detached(bridge.name, bridge.url, sims_dir, grace=grace)
         pid = f" (pid {result.pid})" if result.pid else ""
-        typer.echo(f"{result.name}: {result.state}{pid}" + (f"; {result.detail}" if result.detail else ""))
+        typer.echo(clean(f"{result.name}: {result.state}{pid}" + (f"; {result.detail}" if result.detail else "")))
 
 
 @app.command("status")
@@ -265,5 +269,5 @@ def status(names: NamesArg = None, config_path: ConfigOpt = None) -> None:
             sim = f"stale pid file (pid {found.pid})"
         else:
             sim = "no simulator started by mcptest"
-        typer.echo(f"{bridge.name}: {sim}; {bridge.url} is {probe.status}: {probe.reason}")
+        typer.echo(clean(f"{bridge.name}: {sim}; {bridge.url} is {probe.status}: {probe.reason}"))
     raise typer.Exit(exitcodes.OK if all(is_accepted(p) for p in probes) else exitcodes.BRIDGE_UNAVAILABLE)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from mcptest.textsafe import clean
+
 app = typer.Typer(
     name="sim",
     help="Run a stand-in for the Go or Baileys bridge on 127.0.0.1 (real HTTP, SQLite, control API /_sim/).",
@@ -74,7 +76,7 @@ def _run(kind: str, port: int | None, db: Path | None, log_requests: bool) -> No
     except McptestError as exc:
         if sim is not None:
             sim.close()
-        typer.echo(f"mcptest sim: error: {exc}", err=True)
+        typer.echo(f"mcptest sim: error: {clean(exc)}", err=True)
         raise typer.Exit(exitcodes.CONFIG_ERROR) from None
     try:
         typer.echo(f"mcptest sim: {kind} bridge simulator on {running.url} (control: /_sim/)")

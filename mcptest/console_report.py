@@ -1,19 +1,60 @@
-"""The terminal view of a run record (rich tables); it renders the record and computes nothing new."""
+"""The terminal view of a run record (rich tables); it renders the record and computes nothing new.
+
+Foreign text (node ids, messages, paths, bridge names and reasons, warnings) never goes into rich
+markup: ``plain`` makes it a ``Text`` and ``markup`` puts it into the fields of a markup template,
+both after ``textsafe.clean``. rich's ``escape`` is not enough: a text ending in a backslash would
+still change the markup that follows it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console
-from rich.markup import escape
+from rich.console import Console, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from mcptest import exitcodes
 from mcptest.gate import pct
 from mcptest.model import RunRecord, Totals, Verdict
+from mcptest.textsafe import clean
 
 #: Above this many files, the file table shows only files with a verdict that failed or a delta.
 MAX_FILE_ROWS = 60
+
+#: Stands for a field while a markup template is parsed (a private-use character, never in a template).
+_FIELD = "\ue000"
+
+
+def plain(value: object, *, multiline: bool = False, style: str = "") -> Text:
+    """Foreign text as a rich ``Text``: cleaned, shown as it is, never read as markup."""
+    return Text(clean(value, multiline=multiline), style=style)
+
+
+def markup(template: str, *values: object, multiline: bool = False) -> Text:
+    """Our own rich markup ``template`` whose ``{}`` fields are filled with foreign ``values``.
+
+    The template is parsed as markup; each value is cleaned and inserted as plain text, taking the
+    style around its field: ``markup("[red]✗[/red] {}", reason)``.
+    """
+    parts = template.split("{}")
+    if len(parts) != len(values) + 1:
+        raise ValueError(f"markup template {template!r} has {len(parts) - 1} fields for {len(values)} values")
+    styled = Text.from_markup(_FIELD.join(parts), emoji=False)
+    out = Text()
+    start = 0
+    for value in values:
+        at = styled.plain.index(_FIELD, start)
+        if at > start:
+            out.append_text(styled[start:at])
+        field = plain(value, multiline=multiline)
+        for span in styled[at : at + 1].spans:
+            field.stylize(span.style)
+        out.append_text(field)
+        start = at + 1
+    if start < len(styled.plain):
+        out.append_text(styled[start:])
+    return out
 
 
 def _delta(value: float | None) -> str:
@@ -45,7 +86,7 @@ def _cells(totals: Totals) -> list[str]:
     return [lines, pct(totals.line_percent), branches, pct(totals.branch_percent)]
 
 
-def _coverage_table(title: str, leading: list[str], has_delta: bool) -> Table:
+def _coverage_table(title: str | Text, leading: list[str], has_delta: bool) -> Table:
     """A table of coverage numbers: the leading columns, the numbers, the gate, deltas when there is a baseline."""
     table = Table(title=title, title_justify="left")
     for i, name in enumerate(leading):
@@ -60,8 +101,10 @@ def _coverage_table(title: str, leading: list[str], has_delta: bool) -> Table:
     return table
 
 
-def _row(leading: list[str], totals: Totals, verdicts: Sequence[Verdict], has_delta: bool) -> list[str]:
-    row = [*leading, *_cells(totals), _required(verdicts)]
+def _row(
+    leading: list[RenderableType], totals: Totals, verdicts: Sequence[Verdict], has_delta: bool
+) -> list[RenderableType]:
+    row: list[RenderableType] = [*leading, *_cells(totals), _required(verdicts)]
     if has_delta:
         row += [_delta(totals.delta_line), _delta(totals.delta_branch)]
     return [*row, _result(verdicts)]
@@ -89,11 +132,11 @@ def coverage_tables(record: RunRecord) -> list[Table]:
         ]
         hidden = len(files) - len(keep)
         files = keep
-    title = "Coverage per file" + (f" (against baseline {cov.baseline_id})" if has_delta else "")
+    title = markup("Coverage per file (against baseline {})", cov.baseline_id) if has_delta else "Coverage per file"
     table = _coverage_table(title, ["File"], has_delta)
     for f in files:
         verdicts = by_target.get(f"file:{f.path}", [])
-        table.add_row(*_row([escape(f.path)], f.totals, verdicts, has_delta))
+        table.add_row(*_row([plain(f.path)], f.totals, verdicts, has_delta))
     overall = by_target.get("overall", [])
     table.add_row(*_row(["[bold]TOTAL[/bold]"], cov.overall, overall, has_delta), end_section=True)
     if hidden:
@@ -104,7 +147,7 @@ def coverage_tables(record: RunRecord) -> list[Table]:
         mt = _coverage_table("Coverage per module", ["Module", "Files"], has_delta)
         for m in cov.modules:
             verdicts = by_target.get(f"module:{m.name}", [])
-            mt.add_row(*_row([escape(m.name), str(len(m.files))], m.totals, verdicts, has_delta))
+            mt.add_row(*_row([plain(m.name), str(len(m.files))], m.totals, verdicts, has_delta))
         tables.append(mt)
     return tables
 
@@ -129,7 +172,7 @@ def tests_table(record: RunRecord) -> Table:
         c = s.counts
         colour = {"passing": "green", "failing": "red"}.get(s.status, "yellow")
         table.add_row(
-            escape(s.name),
+            plain(s.name),
             f"[{colour}]{s.status}[/{colour}]",
             str(c.passed),
             str(c.failed),
@@ -153,12 +196,12 @@ def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
         for p in record.bridges:
             colour = "green" if p.status in p.accepted else "red"
             bt.add_row(
-                escape(p.name),
-                escape(p.url),
-                f"[{colour}]{p.status}[/{colour}]",
+                plain(p.name),
+                plain(p.url),
+                plain(p.status, style=colour),
                 str(p.http_status or "-"),
                 f"{p.response_time_ms:.0f} ms" if p.response_time_ms is not None else "-",
-                escape(p.reason),
+                plain(p.reason),
             )
         out.print(bt)
     for table in coverage_tables(record):
@@ -166,24 +209,26 @@ def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
     out.print(tests_table(record))
     tests = sorted(record.all_tests(), key=lambda t: t.duration, reverse=True)[:slowest]
     if tests:
-        out.print("Slowest tests: " + ", ".join(f"{escape(t.nodeid)} {t.duration:.2f}s" for t in tests))
+        slow = ", ".join("{} {}s" for _ in tests)
+        out.print(markup("Slowest tests: " + slow, *(v for t in tests for v in (t.nodeid, f"{t.duration:.2f}"))))
     for t in record.all_tests():
         if t.flaky:
             runs = ", ".join(a.outcome for a in t.attempts)
-            out.print(f"[yellow]flaky: {escape(t.nodeid)} ({runs})[/yellow]", soft_wrap=True)
+            out.print(markup("[yellow]flaky: {} ({})[/yellow]", t.nodeid, runs), soft_wrap=True)
             for i, a in enumerate(t.attempts, 1):
                 if a.message:
-                    out.print(f"    attempt {i}: {escape(a.message.splitlines()[0][:200])}", soft_wrap=True)
+                    first = clean(a.message, multiline=True).splitlines() or [""]
+                    out.print(markup("    attempt {}: {}", i, first[0][:200]), soft_wrap=True)
     for s in record.suites:
         for problem in s.problems:
-            out.print(f"[yellow]suite {escape(s.name)}: {escape(problem)}[/yellow]", soft_wrap=True)
+            out.print(markup("[yellow]suite {}: {}[/yellow]", s.name, problem), soft_wrap=True)
     for warning in record.warnings:
-        out.print(f"[yellow]warning: {escape(warning)}[/yellow]", soft_wrap=True)
+        out.print(markup("[yellow]warning: {}[/yellow]", warning), soft_wrap=True)
     if record.reasons:
         out.print("[bold red]Failed:[/bold red]")
         for reason in record.reasons:
-            out.print(f"  [red]✗[/red] {escape(reason)}", soft_wrap=True)
+            out.print(markup("  [red]✗[/red] {}", reason), soft_wrap=True)
     name, _ = exitcodes.DESCRIPTIONS.get(record.exit_code, (f"exit-{record.exit_code}", ""))
     state = "complete" if record.complete else "INCOMPLETE"
     colour = "green" if record.exit_code == exitcodes.OK else "red"
-    out.print(f"Run {record.id} ({state}): [{colour}]exit {record.exit_code} ({name})[/{colour}]")
+    out.print(markup(f"Run {{}} ({state}): [{colour}]exit {record.exit_code} ({{}})[/{colour}]", record.id, name))

@@ -24,6 +24,23 @@ class Fault:
 
 ROWS: tuple[Fault, ...] = (
     # Rows are added next to the tests that prove them; keep them grouped by area.
+    # crash: foreign text (test ids, messages, bridge reasons, paths) in what mcptest prints and writes
+    Fault(
+        "hostile-markup-in-output",
+        "crash",
+        "test ids and failure messages holding rich markup (`[/etc]`, `[bold]x[/]`, `[asyncio]`), not a terminal",
+        1,
+        "failed; ids and messages as written, and printed verbatim (was: MarkupError, exit 70, no record)",
+        "tests/test_hostile_output.py::test_hostile_markup_in_ids_and_messages_is_printed_verbatim",
+    ),
+    Fault(
+        "hostile-control-sequences",
+        "crash",
+        "terminal control sequences (OSC 8 link, CSI `2J`, 8-bit CSI, BEL, CR) in test ids and failure messages",
+        1,
+        "failed; the raw text kept; terminal, HTML, Markdown and JUnit show it with the controls stripped",
+        "tests/test_hostile_output.py::test_hostile_control_sequences_are_stripped_from_every_output",
+    ),
 )
 
 FAULTS: dict[str, Fault] = {row.case: row for row in ROWS}

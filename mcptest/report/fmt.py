@@ -12,6 +12,8 @@ from decimal import ROUND_FLOOR, Decimal
 
 from markupsafe import Markup
 
+from mcptest.textsafe import clean
+
 _TENTH = Decimal("0.1")
 
 
@@ -109,12 +111,27 @@ def first_line(text: str | None, limit: int = 200) -> str:
     return ""
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
 def strip_ansi(text: str) -> str:
-    """Terminal colour codes from pytest's output are noise in a report."""
-    return _ANSI.sub("", text)
+    """Multi-line foreign text (pytest's output) without terminal control sequences and control characters.
+
+    Colour codes are noise in a report, and the rest (cursor moves, titles, hyperlinks) must not reach
+    a terminal that shows the report; tabs and line breaks stay. See ``mcptest.textsafe.clean``.
+    """
+    return clean(text, multiline=True)
+
+
+def safe_value(value: object) -> object:
+    """The ``finalize`` of the report templates: every string shown is cleaned (multi-line allowed).
+
+    Applied to every ``{{ ... }}`` before autoescape. Markup (already escaped, or our own assets)
+    stays Markup: removing control characters from escaped HTML cannot create a tag or an entity.
+    """
+    if not isinstance(value, str):
+        return value
+    cleaned = clean(value, multiline=True)
+    if cleaned is value:
+        return value
+    return Markup(cleaned) if isinstance(value, Markup) else cleaned
 
 
 # Markdown (GitHub-flavoured) escaping for pull-request comments and step summaries.
@@ -125,7 +142,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 def md_text(value: object) -> Markup:
     """Untrusted text as inert Markdown on one line: no tags, links, emphasis, table breaks or mentions."""
-    text = " ".join(strip_ansi(str(value)).split())
+    text = " ".join(clean(value).split())
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = html.escape(text, quote=False)
     # "@name" would notify a GitHub user; a zero-width joiner after @ keeps the text but breaks the mention.
@@ -135,7 +152,7 @@ def md_text(value: object) -> Markup:
 
 def md_code(value: object) -> Markup:
     """Untrusted text as a Markdown code span: shown literally, HTML and mentions inert, safe in tables."""
-    text = " ".join(strip_ansi(str(value)).split())
+    text = " ".join(clean(value).split())
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     # In a GFM table a pipe ends the cell even inside a code span unless it is escaped.

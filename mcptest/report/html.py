@@ -36,8 +36,9 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     """The Environment; a ``templates_dir`` override is searched first, the bundled templates fill the gaps.
 
     Autoescape is on for every template, Markdown included: a value that reaches output without a
-    filter is HTML-escaped, which is also inert in GitHub Markdown. The Markdown filters return
-    Markup because they escape for Markdown themselves.
+    filter is HTML-escaped, which is also inert in GitHub Markdown. Every value shown is first
+    stripped of terminal control sequences and control characters (``fmt.safe_value``). The
+    Markdown filters return Markup because they escape for Markdown themselves.
     """
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
@@ -50,6 +51,8 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # foreign text (node ids, messages, paths, reasons) never carries terminal controls into a page
+        finalize=fmt.safe_value,
     )
     env.filters.update(
         pct=fmt.pct,

@@ -13,15 +13,16 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from mcptest.model import BridgeProbe, RunRecord, SuiteResult, TestCase, Verdict
-from mcptest.report.fmt import strip_ansi
+from mcptest.textsafe import clean as clean_text
 
-# Characters XML 1.0 cannot carry at all (control characters, lone surrogates); ElementTree would
-# write them and produce a file no parser accepts.
+# Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE, U+FFFF);
+# ElementTree would write them and produce a file no parser accepts.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def clean(text: object) -> str:
-    return _NOT_XML.sub("\ufffd", strip_ansi(str(text)))
+def clean(text: object, *, multiline: bool = True) -> str:
+    """Foreign text for the XML: terminal controls stripped (``textsafe.clean``), then what XML 1.0 forbids."""
+    return _NOT_XML.sub("\ufffd", clean_text(text, multiline=multiline))
 
 
 def _secs(value: float | None) -> str:
@@ -38,7 +39,8 @@ def classname(test: TestCase) -> str:
 
 
 def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) -> ET.Element:
-    el = ET.SubElement(parent, tag, {k: clean(v) for k, v in attrs.items() if v is not None})
+    # attribute values on one line (the full text is the element's body); bodies keep their line breaks
+    el = ET.SubElement(parent, tag, {k: clean(v, multiline=False) for k, v in attrs.items() if v is not None})
     if text:
         el.text = clean(text)
     return el
@@ -168,7 +170,7 @@ def _gates_element(root: ET.Element, verdicts: Iterable[Verdict], timestamp: str
 
 def render_junit(record: RunRecord) -> str:
     """The JUnit XML document (UTF-8, with declaration) for the whole run."""
-    root = ET.Element("testsuites", {"name": f"mcptest {clean(record.selection.suite)}"})
+    root = ET.Element("testsuites", {"name": f"mcptest {clean(record.selection.suite, multiline=False)}"})
     for suite in record.suites:
         _suite_element(root, suite)
     if record.bridges:
