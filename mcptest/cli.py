@@ -410,8 +410,15 @@ def config_check(
     import yaml
 
     from mcptest.config import config_to_dict
+    from mcptest.history import History, ReportDirError
 
     config = _load(config_path)
+    # the report folder as a run would find it: a file in its place stops a run, a FIFO baseline is ignored
+    problems, notes = History(config.report_dir).check()
+    for note in notes:
+        typer.echo(clean(f"mcptest: warning: {note}"), err=True)
+    if problems:
+        raise ReportDirError("; ".join(problems))
     data = config_to_dict(config)
     if as_json:
         typer.echo(json.dumps(data, indent=2))

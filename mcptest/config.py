@@ -26,7 +26,7 @@ from mcptest.config_model import (
     Threshold,
 )
 from mcptest.errors import ConfigError, NoDataError
-from mcptest.globs import glob_match, is_glob
+from mcptest.globs import expand_glob, glob_match, is_glob
 
 CONFIG_NAME = "mcptest.yaml"
 TEST_TYPES = ("unit", "integration", "e2e", "custom")
@@ -34,7 +34,9 @@ BRIDGE_STATES = ("ok", "degraded", "error", "unreachable")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
-_MAX_VALUES = 100_000  # keys and items after YAML aliases are expanded
+MAX_VALUES = 100_000  # keys and items after YAML aliases are expanded
+MAX_CHARACTERS = 1_000_000  # characters of all keys and scalars after YAML aliases are expanded
+CUT = 200  # values longer than this are shown cut in messages
 
 Path_ = tuple[str | int, ...]
 
@@ -88,61 +90,125 @@ def _display(path: Path) -> str:
 # --- YAML with line numbers -------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe composer, remembering the line of every alias (the node it names keeps the anchor's line)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.alias_lines: dict[tuple[int, Any], int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if parent is not None and self.check_event(yaml.AliasEvent):
+            self.alias_lines[_child_key(parent, index)] = self.peek_event().start_mark.line + 1
+        return super().compose_node(parent, index)
+
+
+def _child_key(parent: yaml.Node, index: Any) -> tuple[int, Any]:
+    """How the composer and ``_Converter`` name a child: its parent and its index (a key node for a mapping)."""
+    return (id(parent), id(index) if isinstance(index, yaml.Node) else index)
+
+
 def _compose(text: str, display: str) -> tuple[Any, dict[Path_, int]]:
     """Parse YAML into plain values plus the line of every key path (1-based)."""
+    loader: _Loader | None = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Loader(text)  # its reader checks the characters at once
+        node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", file=display, line=line) from None
+        raise ConfigError(f"invalid YAML: {cut_text(problem)}", file=display, line=line) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(
             f"invalid YAML: unacceptable character #x{exc.character:04x}", file=display, line=line
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}".splitlines()[0], file=display, line=1) from None
+        raise ConfigError(cut_text(f"invalid YAML: {exc}".splitlines()[0]), file=display, line=1) from None
     except (ValueError, RecursionError) as exc:
         # yaml raises plain ValueError for some impossible scalars; report them like YAML errors
-        raise ConfigError(f"invalid YAML: {exc}", file=display, line=1) from None
-    lines: dict[Path_, int] = {}
+        raise ConfigError(cut_text(f"invalid YAML: {exc}"), file=display, line=1) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    converter = _Converter(display, loader.alias_lines)
     if node is None:
-        return None, lines
-    return _convert(node, (), lines, display, 0), lines
+        return None, converter.lines
+    return converter.convert(node, (), None, None), converter.lines
 
 
-def _convert(node: yaml.Node, at: Path_, lines: dict[Path_, int], display: str, depth: int) -> Any:
-    lines[at] = node.start_mark.line + 1
-    if depth > 50:
-        raise ConfigError("nesting is too deep", file=display, line=lines[at])
-    if len(lines) > _MAX_VALUES:
-        raise ConfigError(
-            f"more than {_MAX_VALUES} values (YAML aliases expanding too far?)", file=display, line=lines[at]
-        )
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError("a key must be a plain value", file=display, line=key_node.start_mark.line + 1)
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ConfigError(
-                    "YAML merge keys (<<) are not supported", file=display, line=key_node.start_mark.line + 1
-                )
-            key = _scalar(key_node, display)
-            if not isinstance(key, str | int | float | bool) or key is None:
-                raise ConfigError(f"key {key!r} is not a plain value", file=display, line=key_node.start_mark.line + 1)
-            key = str(key) if not isinstance(key, str) else key
-            if key in result:
-                raise ConfigError(f"key {key!r} appears twice", file=display, line=key_node.start_mark.line + 1)
-            child = (*at, key)
-            result[key] = _convert(value_node, child, lines, display, depth + 1)
-            lines[child] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*at, i), lines, display, depth + 1) for i, item in enumerate(node.value)]
-    return _scalar(node, display)
+class _Converter:
+    """Composed YAML nodes to plain values, bounded AFTER alias expansion.
+
+    An alias repeats its node wherever it is used, so a short file can stand for gigabytes (a 100 KB
+    scalar aliased 5,000 times is 500 MB of values); the number of values and their total characters
+    are counted as they are expanded, and the alias in use when a limit is passed is named.
+    """
+
+    def __init__(self, display: str, alias_lines: dict[tuple[int, Any], int]) -> None:
+        self.display = display
+        self.alias_lines = alias_lines
+        self.lines: dict[Path_, int] = {}
+        self.seen: set[int] = set()
+        self.values = 0
+        self.chars = 0
+        self.alias_line: int | None = None  # the line of the alias being expanded, if any
+
+    def fail(self, message: str, line: int) -> NoReturn:
+        raise ConfigError(message, file=self.display, line=line)
+
+    def count(self, node: yaml.Node) -> None:
+        self.values += 1
+        if isinstance(node, yaml.ScalarNode):
+            self.chars += len(node.value)
+        line = self.alias_line or node.start_mark.line + 1
+        alias = " (YAML aliases expanding too far?)" if self.alias_line is None else " (through this YAML alias)"
+        if self.values > MAX_VALUES:
+            self.fail(f"more than {MAX_VALUES} values after YAML aliases are expanded{alias}", line)
+        if self.chars > MAX_CHARACTERS:
+            self.fail(
+                f"the values add up to more than {MAX_CHARACTERS} characters after YAML aliases are expanded{alias}",
+                line,
+            )
+
+    def convert(self, node: yaml.Node, at: Path_, parent: yaml.Node | None, index: Any) -> Any:
+        outer = self.alias_line
+        if id(node) in self.seen and parent is not None:  # a node met again is an alias's repetition
+            self.alias_line = self.alias_lines.get(_child_key(parent, index), outer)
+        self.seen.add(id(node))
+        try:
+            return self._convert(node, at)
+        finally:
+            self.alias_line = outer
+
+    def _convert(self, node: yaml.Node, at: Path_) -> Any:
+        self.lines[at] = node.start_mark.line + 1
+        if len(at) > 50:
+            self.fail("nesting is too deep", self.lines[at])
+        self.count(node)
+        display = self.display
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.fail("a key must be a plain value", key_node.start_mark.line + 1)
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self.fail("YAML merge keys (<<) are not supported", key_node.start_mark.line + 1)
+                self.count(key_node)
+                key = _scalar(key_node, display)
+                if not isinstance(key, str | int | float | bool) or key is None:
+                    self.fail(f"key {cut(key)} is not a plain value", key_node.start_mark.line + 1)
+                key = str(key) if not isinstance(key, str) else key
+                if key in result:
+                    self.fail(f"key {cut(key)} appears twice", key_node.start_mark.line + 1)
+                child = (*at, key)
+                result[key] = self.convert(value_node, child, node, key_node)
+                self.lines[child] = key_node.start_mark.line + 1
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*at, i), node, i) for i, item in enumerate(node.value)]
+        return _scalar(node, display)
 
 
 def _scalar(node: yaml.Node, display: str) -> Any:
@@ -153,7 +219,9 @@ def _scalar(node: yaml.Node, display: str) -> Any:
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, LookupError, AttributeError) as exc:
         problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
         raise ConfigError(
-            f"invalid value {node.value!r}: {problem}".splitlines()[0], file=display, line=node.start_mark.line + 1
+            f"invalid value {cut(node.value)}: {cut_text(problem.splitlines()[0] if problem else '')}",
+            file=display,
+            line=node.start_mark.line + 1,
         ) from None
 
 
@@ -167,22 +235,37 @@ def dotted(at: Path_) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
+        part = cut_text(part)
         text = part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part) else '"' + part.replace('"', '\\"') + '"'
         text = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text)  # keep the message one line
         out += ("." if out else "") + text
     return out
 
 
+def cut_text(text: str, limit: int = CUT) -> str:
+    """``text``, or its start and ``... (N characters)`` when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]}... ({len(text)} characters)"
+
+
+def cut(value: Any) -> str:
+    """``repr(value)`` for a message, cut like ``cut_text`` when the value is long (a 100 KB string ...)."""
+    if isinstance(value, str) and len(value) > CUT:
+        return f"{value[: CUT // 2]!r}... ({len(value)} characters)"
+    return cut_text(repr(value))
+
+
 def show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return cut(value)
     if isinstance(value, dict):
-        return "a mapping"
+        return "a mapping" if value else "an empty mapping"
     if isinstance(value, list):
-        return "a list"
+        return "a list" if value else "an empty list"
     if value is None:
         return "null (empty)"
-    return str(value).lower() if isinstance(value, bool) else repr(value)
+    return str(value).lower() if isinstance(value, bool) else cut(value)
 
 
 @dataclass
@@ -217,11 +300,16 @@ class _Validator:
                 if key not in allowed:
                     close = difflib.get_close_matches(key, allowed, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
-                    self.fail((*at, key), f"unknown key {key!r} (expected one of: {', '.join(allowed)}){hint}")
+                    self.fail((*at, key), f"unknown key {cut(key)} (expected one of: {', '.join(allowed)}){hint}")
         for key in required:
             if key not in value:
-                self.fail(at, f"the key {key!r} is required")
+                self.fail(at, f"the key {cut(key)} is required")
         return value
+
+    def section(self, at: Path_, value: Any, allowed: tuple[str, ...] | None) -> dict[str, Any]:
+        """An optional mapping: absent or null (``bridges:`` with every entry commented out) is empty; any
+        other value must be a mapping (``[]``, ``""``, ``0`` or ``false`` are errors, not empty mappings)."""
+        return {} if value is None else self.mapping(at, value, allowed)
 
     def string(self, at: Path_, value: Any, *, empty: bool = False) -> str:
         if not isinstance(value, str):
@@ -238,7 +326,8 @@ class _Validator:
                 return self.environ[name]
             if default is not None:
                 return default
-            self.fail(at, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+            shown = cut_text(name)
+            self.fail(at, f"environment variable {shown} is not set (write ${{{shown}:-default}} for a default)")
 
         return _ENV.sub(sub, value)
 
@@ -292,7 +381,7 @@ class _Validator:
         if not _NAME.match(value):
             self.fail(
                 at,
-                f"{what} name {value!r} must start with a letter or digit and use only "
+                f"{what} name {cut(value)} must start with a letter or digit and use only "
                 "letters, digits, '_', '-' and '.'",
             )
         return value
@@ -308,15 +397,30 @@ class _Validator:
 
     def rel_path(self, at: Path_, value: str, *, must_exist: bool) -> str:
         if Path(value).is_absolute():
-            self.fail(at, f"{value!r} must be relative to the config file's folder")
+            self.fail(at, f"{cut(value)} must be relative to the config file's folder")
         norm = Path(value).as_posix().rstrip("/") or "."
         if is_glob(norm):
             problem = _glob_problem(norm)
             if problem:
-                self.fail(at, f"{value!r} is not a valid glob: {problem}")
+                self.fail(at, f"{cut(value)} is not a valid glob: {problem}")
         elif must_exist and not _exists(self.root / norm):
-            self.fail(at, f"{value!r} does not exist under {self.root}")
+            self.fail(at, f"{cut(value)} does not exist under {self.root}")
         return norm
+
+    def test_paths(self, at: Path_, values: list[str]) -> list[str]:
+        """Test files or folders that must exist; a glob is expanded here (sorted, relative to the config's
+        folder) so that pytest gets real paths, and a glob that matches nothing is an error."""
+        out: list[str] = []
+        for i, value in enumerate(values):
+            norm = self.rel_path((*at, i), value, must_exist=True)
+            if is_glob(norm) and not _exists(self.root / norm):
+                matches = expand_glob(self.root, norm)
+                if not matches:
+                    self.fail((*at, i), f"{cut(value)} matches no file or folder under {self.root}")
+            else:
+                matches = [norm]
+            out += [m for m in matches if m not in out]
+        return out
 
     # sections
 
@@ -336,9 +440,9 @@ class _Validator:
             self.rel_path(("source", i), s, must_exist=False)
             for i, s in enumerate(self.strings(("source",), top["source"]))
         ]
-        coverage = self.coverage(top.get("coverage", {}))
+        coverage = self.coverage(top.get("coverage"))
         bridges = {}
-        raw_bridges = self.mapping(("bridges",), top.get("bridges") or {}, None)
+        raw_bridges = self.section(("bridges",), top.get("bridges"), None)
         for name, raw in raw_bridges.items():
             bridges[name] = self.bridge(("bridges", name), name, raw)
         suites = {}
@@ -350,9 +454,9 @@ class _Validator:
                 self.fail(("suites", name), "'all' is reserved: 'mcptest run all' runs every suite")
             suites[name] = self.suite(("suites", name), name, raw, bridges)
         modules = {}
-        for name, raw in self.mapping(("modules",), top.get("modules") or {}, None).items():
+        for name, raw in self.section(("modules",), top.get("modules"), None).items():
             modules[name] = self.module(("modules", name), name, raw)
-        report = self.report(top.get("report") or {})
+        report = self.report(top.get("report"))
         config = Config(
             path=path.resolve(),
             root=self.root,
@@ -371,10 +475,10 @@ class _Validator:
 
     def extras(self, config: Config, top: dict[str, Any]) -> None:
         """The ``flaky``, ``audit`` and ``mutation`` sections."""
-        flaky = self.mapping(("flaky",), top.get("flaky") or {}, ("allow",))
+        flaky = self.section(("flaky",), top.get("flaky"), ("allow",))
         if "allow" in flaky:
             config.flaky_allow = self.strings(("flaky", "allow"), flaky["allow"], nonempty=False)
-        audit = self.mapping(("audit",), top.get("audit") or {}, ("gate", "naming", "exclude"))
+        audit = self.section(("audit",), top.get("audit"), ("gate", "naming", "exclude"))
         if "exclude" in audit:
             config.audit_exclude = self.strings(("audit", "exclude"), audit["exclude"], nonempty=False)
         if "gate" in audit:
@@ -384,21 +488,21 @@ class _Validator:
             try:
                 re.compile(naming)
             except re.error as exc:
-                self.fail(("audit", "naming"), f"{naming!r} is not a valid regular expression: {exc}")
+                self.fail(("audit", "naming"), f"{cut(naming)} is not a valid regular expression: {exc}")
             config.audit_naming = naming
-        mutation = self.mapping(("mutation",), top.get("mutation") or {}, ("min_score",))
+        mutation = self.section(("mutation",), top.get("mutation"), ("min_score",))
         if "min_score" in mutation:
             config.mutation_min_score = self.number(("mutation", "min_score"), mutation["min_score"], 0, 100)
 
     def coverage(self, value: Any) -> CoverageConfig:
         at: Path_ = ("coverage",)
-        data = self.mapping(at, value or {}, ("branch", "overall", "files", "max_drop"))
+        data = self.section(at, value, ("branch", "overall", "files", "max_drop"))
         cov = CoverageConfig()
         if "branch" in data:
             cov.branch = self.boolean((*at, "branch"), data["branch"])
         if "overall" in data:
             cov.overall = self.threshold((*at, "overall"), data["overall"])
-        for pattern, raw in self.mapping((*at, "files"), data.get("files") or {}, None).items():
+        for pattern, raw in self.section((*at, "files"), data.get("files"), None).items():
             key = (*at, "files", pattern)
             self.rel_path(key, pattern, must_exist=False)
             cov.files.append(FileRule(pattern=Path(pattern).as_posix(), threshold=self.threshold(key, raw)))
@@ -414,10 +518,7 @@ class _Validator:
             self.rel_path((*at, "files", i), f, must_exist=False)
             for i, f in enumerate(self.strings((*at, "files"), data["files"]))
         ]
-        tests = [
-            self.rel_path((*at, "tests", i), t, must_exist=True)
-            for i, t in enumerate(self.strings((*at, "tests"), data.get("tests", []), nonempty=False))
-        ]
+        tests = self.test_paths((*at, "tests"), self.strings((*at, "tests"), data.get("tests", []), nonempty=False))
         threshold = self.threshold(at, {k: v for k, v in data.items() if k in ("line", "branch")})
         return ModuleConfig(name=name, files=files, tests=tests, threshold=threshold, lineno=self.lines.get(at))
 
@@ -426,10 +527,7 @@ class _Validator:
         data = self.mapping(
             at, value, ("paths", "type", "timeout", "budget", "requires", "pytest_args", "coverage_gates"), ("paths",)
         )
-        paths = [
-            self.rel_path((*at, "paths", i), p, must_exist=True)
-            for i, p in enumerate(self.strings((*at, "paths"), data["paths"]))
-        ]
+        paths = self.test_paths((*at, "paths"), self.strings((*at, "paths"), data["paths"]))
         suite = SuiteConfig(name=name, paths=paths, lineno=self.lines.get(at))
         suite.test_type = name if name in TEST_TYPES else "custom"
         if "type" in data:
@@ -445,8 +543,8 @@ class _Validator:
             suite.budget = self.duration((*at, "budget"), data["budget"])
         for i, bridge in enumerate(self.strings((*at, "requires"), data.get("requires", []), nonempty=False)):
             if bridge not in bridges:
-                known = ", ".join(bridges) or "none are configured"
-                self.fail((*at, "requires", i), f"unknown bridge {bridge!r} (bridges: {known})")
+                known = ", ".join(cut_text(b) for b in bridges) or "none are configured"
+                self.fail((*at, "requires", i), f"unknown bridge {cut(bridge)} (bridges: {known})")
             suite.requires.append(bridge)
         if "pytest_args" in data:
             raw = data["pytest_args"]
@@ -454,7 +552,7 @@ class _Validator:
                 try:
                     suite.pytest_args = shlex.split(self.expand((*at, "pytest_args"), raw))
                 except ValueError as exc:
-                    self.fail((*at, "pytest_args"), f"cannot split {raw!r}: {exc}")
+                    self.fail((*at, "pytest_args"), f"cannot split {cut(raw)}: {exc}")
             else:
                 suite.pytest_args = self.strings((*at, "pytest_args"), raw, allow_single=False, nonempty=False)
         return suite
@@ -498,12 +596,12 @@ class _Validator:
         try:
             shlex.split(text)
         except ValueError as exc:
-            self.fail(at, f"cannot split {text!r} into a command: {exc}")
+            self.fail(at, f"cannot split {cut(text)} into a command: {exc}")
         return text
 
     def report(self, value: Any) -> ReportConfig:
         at: Path_ = ("report",)
-        data = self.mapping(at, value, ("dir", "templates", "requirement_marker", "requirements"))
+        data = self.section(at, value, ("dir", "templates", "requirement_marker", "requirements"))
         report = ReportConfig()
         if "dir" in data:
             report.dir = self.string((*at, "dir"), data["dir"])
@@ -527,7 +625,7 @@ class _Validator:
             if not source_files(config.root, [source]) and not _exists(config.root / source):
                 line = self.lines.get(("source", i)) or self.lines.get(("source",))
                 raise NoDataError(
-                    f"{self.file}:{line}: source: {source!r} yields no coverage data: there is no such "
+                    f"{self.file}:{line}: source: {cut(source)} yields no coverage data: there is no such "
                     f"folder, file or importable package under {config.root}"
                 )
 
@@ -538,7 +636,8 @@ class _Validator:
             checks += [(("modules", module.name, "files", i), f) for i, f in enumerate(module.files)]
         for at, pattern in checks:
             if not any(glob_match(pattern, f) for f in files):
-                self.fail(at, f"{pattern!r} matches no source file under source {config.source}")
+                sources = ", ".join(cut(s) for s in config.source)
+                self.fail(at, f"{cut(pattern)} matches no source file under source [{sources}]")
 
 
 def _exists(path: Path) -> bool:

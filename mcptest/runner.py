@@ -30,7 +30,7 @@ from mcptest import __version__, covdata, exitcodes, gate, prestart
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import UsageError
 from mcptest.globs import glob_match
-from mcptest.history import History, new_run_id
+from mcptest.history import History, ReportDirError, new_run_id
 from mcptest.model import (
     Attempt,
     BridgeProbe,
@@ -778,6 +778,8 @@ def execute(
     if options.random_order and options.seed is None:
         options.seed = secrets.randbelow(2**31)
     history = history or History(config.report_dir)
+    # a report folder that cannot take the record (a file, read-only, full) fails now, before the tests (exit 4)
+    history.prepare()
     run_id = new_run_id()
     started = time.monotonic()
     record = RunRecord(
@@ -952,8 +954,24 @@ def execute(
     record.status = _status(record.exit_code, record.complete and record.exit_code != exitcodes.INTERRUPTED)
     record.finished_at = now_iso()
     record.duration = time.monotonic() - started
-    history.save_run(record)
+    try:
+        history.save_run(record)
+    except ReportDirError as exc:  # the folder broke during the run (full disk, a folder put at latest.json)
+        _unsaved(record, verdicts, history, exc)
     return record
+
+
+def _unsaved(record: RunRecord, verdicts: list[Verdict], history: History, error: ReportDirError) -> None:
+    """A record that could not be stored fails the run as a config error (exit 4) that says why; it is
+    written again to runs/, with that verdict, when runs/ still takes it (latest.json is left as it was)."""
+    verdicts.append(Verdict("config", "run", "status", None, None, False, "report.dir", str(error)))
+    record.verdicts = verdicts
+    record.exit_code = gate.exit_code(verdicts)
+    record.exit_reason = exitcodes.name(record.exit_code)
+    record.reasons = [v.message for v in gate.failed(verdicts)]
+    record.status = _status(record.exit_code, record.complete and record.exit_code != exitcodes.INTERRUPTED)
+    with contextlib.suppress(ReportDirError):
+        history.save_run(record, latest=False)
 
 
 def _no_data(message: str) -> Verdict:
