@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import math
 import os
+import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,14 +20,19 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
+from mcptest.bounded_http import Fetched, Pending, show_text
 from mcptest.config_model import BridgeConfig, Config
 from mcptest.errors import UsageError
 from mcptest.model import BridgeProbe
 
-#: A health answer larger than this is not a health answer.
+#: A health answer larger than this is not a health answer (also when chunked or without a length).
 MAX_BODY_BYTES = 64 * 1024
+
+#: JSON nested deeper than this is refused before it is parsed (json would recurse until it crashes).
+MAX_JSON_DEPTH = 64
+
+#: A probe's reason is cut to this many characters: much of it can come from the server.
+MAX_REASON_CHARS = 200
 
 #: The states a probe can end in, from best to worst.
 STATUSES = ("ok", "degraded", "error", "unreachable")
@@ -44,73 +47,73 @@ Sleep = Callable[[float], None]
 # --------------------------------------------------------------------------- probing
 
 
-def probe(bridge: BridgeConfig, *, clock: Clock = time.monotonic) -> BridgeProbe:
-    """GET the bridge's health URL once and classify the answer; never raises for network trouble."""
-    url = bridge.health_url
+def probe(bridge: BridgeConfig) -> BridgeProbe:
+    """GET the bridge's health URL once and classify the answer; never raises, never hangs.
+
+    The whole probe (connect, status line, headers, body) has one wall-clock deadline,
+    ``connect_timeout + read_timeout``; past it the bridge is unreachable and the reason says what was
+    still incomplete. A single receive that waits ``read_timeout`` for nothing ends it too.
+    """
+    return _judge(bridge, *_start(bridge))
+
+
+def _start(bridge: BridgeConfig) -> tuple[str, Pending]:
     checked_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-    start = clock()
-    http_status: int | None = None
-    try:
-        with requests.Session() as session:
-            # A bridge on loopback is never reached through a proxy from the environment.
-            session.trust_env = not _is_loopback(url)
-            with session.get(
-                url,
-                timeout=(bridge.connect_timeout, bridge.read_timeout),
-                allow_redirects=False,
-                stream=True,
-                headers={"Accept": "application/json"},
-            ) as response:
-                http_status = response.status_code
-                if response.is_redirect or 300 <= http_status < 400:
-                    location = response.headers.get("Location", "(no Location header)")
-                    status, reason = "error", f"HTTP {http_status}, redirect to {location} (not followed)"
-                else:
-                    # The body must arrive within the read timeout in total, not per chunk.
-                    deadline = start + bridge.connect_timeout + bridge.read_timeout
-                    body = _read_capped(response, MAX_BODY_BYTES, deadline, clock)
-                    status, reason = classify(http_status, body)
-    except _BodyTooLarge as exc:
-        status, reason = "error", f"HTTP {http_status}, body larger than {exc.limit // 1024} KiB"
-    except _BodyTooSlow:
-        status, reason = "unreachable", f"body not complete within {bridge.read_timeout:g} s (read timeout)"
-    except requests.exceptions.RequestException as exc:
-        status, reason = describe_request_error(exc, bridge)
-    except ValueError as exc:  # some malformed URLs get past requests' own checks
-        status, reason = "error", f"invalid URL {url!r}: {exc}"
-    elapsed_ms = round((clock() - start) * 1000.0, 1)
+    pending = Pending(
+        bridge.health_url,
+        connect_timeout=bridge.connect_timeout,
+        read_timeout=bridge.read_timeout,
+        max_body=MAX_BODY_BYTES,
+    )
+    return checked_at, pending
+
+
+def _judge(bridge: BridgeConfig, checked_at: str, pending: Pending) -> BridgeProbe:
+    fetched = pending.result()
+    status, reason = verdict(fetched)
     return BridgeProbe(
         name=bridge.name,
-        url=url,
+        url=bridge.health_url,
         status=status,
-        http_status=http_status,
-        response_time_ms=elapsed_ms,
-        reason=reason,
+        http_status=fetched.http_status,
+        response_time_ms=round(fetched.elapsed * 1000.0, 1),
+        reason=show_text(reason, MAX_REASON_CHARS),
         accepted=list(bridge.accept),
         checked_at=checked_at,
     )
 
 
+def verdict(fetched: Fetched) -> tuple[str, str]:
+    """(status, reason) of a fetched health answer: its failure, a redirect, or classify()."""
+    if fetched.failure is not None:
+        return fetched.failure
+    assert fetched.http_status is not None
+    if 300 <= fetched.http_status < 400:
+        location = "(no Location header)" if fetched.location is None else show_text(fetched.location, 100)
+        return "error", f"HTTP {fetched.http_status}, redirect to {location} (not followed)"
+    return classify(fetched.http_status, fetched.body or b"")
+
+
 def classify(http_status: int, body: bytes) -> tuple[str, str]:
     """Classify an HTTP answer of a health endpoint as (status, reason) following the bridge contract."""
     prefix = f"HTTP {http_status}"
-    try:
-        data: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        what = "body is empty" if not body.strip() else "body is not JSON"
-        return "error", f"{prefix}, {what}"
+    data, problem = load_json(body)
+    if problem is not None:
+        return "error", f"{prefix}, {problem}"
     if not isinstance(data, dict):
         return "error", f"{prefix}, body is not a JSON object"
     state = data.get("status")
     if not isinstance(state, str):
         return "error", f"{prefix}, body has no status string"
+    state = show_text(state, 40)  # foreign text: escaped, short
     parts = [prefix, f"status {state}"]
     flags: dict[str, bool] = {}
     for key in CONNECTED_KEYS:
         if key in data:
             value = data[key]
             if not isinstance(value, bool):
-                return "error", f"{prefix}, status {state}, {key} is {json.dumps(value)} (not a boolean)"
+                shown = show_text(json.dumps(value), 40)
+                return "error", f"{prefix}, status {state}, {key} is {shown} (not a boolean)"
             flags[key] = value
             parts.append(f"{key} {json.dumps(value)}")
     reason = ", ".join(parts)
@@ -126,45 +129,59 @@ def classify(http_status: int, body: bytes) -> tuple[str, str]:
     return "error", reason
 
 
-def describe_request_error(exc: BaseException, bridge: BridgeConfig) -> tuple[str, str]:
-    """Turn a requests exception into (status, reason): network trouble is unreachable, the rest error."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "unreachable", f"no connection within {bridge.connect_timeout:g} s (connect timeout)"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return "unreachable", f"no answer within {bridge.read_timeout:g} s (read timeout)"
-    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return "error", f"invalid URL {bridge.health_url!r}"
-    if isinstance(exc, requests.exceptions.InvalidSchema):
-        return "error", f"unsupported URL scheme in {bridge.health_url!r}"
-    chain = list(_exception_chain(exc))
-    for cause in chain:
-        if isinstance(cause, ConnectionRefusedError):
-            return "unreachable", "connection refused"
-        if isinstance(cause, ConnectionResetError):
-            return "unreachable", "connection reset"
-        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
-            host = urlsplit(bridge.health_url).hostname or "?"
-            return "unreachable", f"DNS lookup of {host} failed"
-        if isinstance(cause, TimeoutError) or type(cause).__name__ == "ReadTimeoutError":
-            # A read timeout while streaming the body surfaces as a ConnectionError wrapping it.
-            return "unreachable", f"no answer within {bridge.read_timeout:g} s (read timeout)"
-        if type(cause).__name__ == "RemoteDisconnected":
-            return "unreachable", "connection closed without an answer"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "error", f"TLS error: {_last_words(exc)}"
-    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return "unreachable", f"connection failed: {_last_words(exc)}"
-    return "error", f"request failed: {_last_words(exc)}"
+def load_json(body: bytes) -> tuple[Any, str | None]:
+    """Parse an untrusted JSON body: (data, None), or (None, what is wrong with it); never raises."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "body is not UTF-8"
+    if not text.strip():
+        return None, "body is empty"
+    if _nested_deeper_than(text, MAX_JSON_DEPTH):
+        return None, f"body nested too deep (more than {MAX_JSON_DEPTH} levels)"
+    try:
+        return json.loads(text), None
+    except RecursionError:  # the depth check above should make this unreachable
+        return None, "body nested too deep"
+    except ValueError:
+        return None, "body is not JSON"
 
 
-def probe_all(bridges: Sequence[BridgeConfig], *, clock: Clock = time.monotonic) -> list[BridgeProbe]:
-    """Probe every bridge concurrently (one thread each); the probes come back in the given order."""
-    if not bridges:
-        return []
-    if len(bridges) == 1:
-        return [probe(bridges[0], clock=clock)]
-    with ThreadPoolExecutor(max_workers=len(bridges), thread_name_prefix="mcptest-probe") as pool:
-        return list(pool.map(lambda b: probe(b, clock=clock), bridges))
+_JSON_MARKS = re.compile(r'["\\\[\]{}]')
+
+
+def _nested_deeper_than(text: str, limit: int) -> bool:
+    """Whether arrays and objects in ``text`` nest deeper than ``limit``; strings are skipped, one pass."""
+    depth = 0
+    in_string = False
+    escaped = -1  # the position of the character a backslash escapes
+    for mark in _JSON_MARKS.finditer(text):
+        char, at = mark.group(), mark.start()
+        if in_string:
+            if at == escaped:
+                continue
+            if char == "\\":
+                escaped = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def probe_all(bridges: Sequence[BridgeConfig]) -> list[BridgeProbe]:
+    """Probe every bridge concurrently (one thread each); the probes come back in the given order.
+
+    All of them are done by the latest deadline (connect + read timeout) among them.
+    """
+    started = [_start(bridge) for bridge in bridges]
+    return [_judge(bridge, *pending) for bridge, pending in zip(bridges, started, strict=True)]
 
 
 def is_accepted(probe: BridgeProbe) -> bool:
@@ -260,7 +277,7 @@ class BridgeStarter:
         compose up -d``) is fine as long as the health endpoint becomes accepted in time; one that
         exits with another code is reported with its code and the tail of its log.
         """
-        probes = probe_all(bridges, clock=self.clock)
+        probes = probe_all(bridges)
         already = {s.bridge.name for s in self.started}
         start_problems: dict[str, str] = {}
         mine: set[str] = set(already)
@@ -300,7 +317,7 @@ class BridgeStarter:
             if not pending:
                 break
             self.sleep(self.interval)
-            fresh = probe_all([bridges[i] for i in pending], clock=self.clock)
+            fresh = probe_all([bridges[i] for i in pending])
             for i, result in zip(pending, fresh, strict=True):
                 probes[i] = result
 
@@ -368,7 +385,7 @@ class BridgeStarter:
             if problem:
                 problems.append(f"bridge {bridge.name}: {problem}")
         # Say so when something outlived the stop (a start command that detached and no stop command).
-        after = probe(bridge, clock=self.clock)
+        after = probe(bridge)
         if after.http_status is not None:
             problems.append(
                 f"bridge {bridge.name} still answers on {after.url} (HTTP {after.http_status}) after"
@@ -435,20 +452,31 @@ def sim_call_count(bridge: BridgeConfig) -> int | None:
     """Requests a mcptest simulator has served on bridge routes other than /health since it started.
 
     Read from the simulator's ``GET /_sim/server``; the count survives ``/_sim/reset``, so diff two
-    readings around a suite. None when the bridge is not a simulator: unreachable, not 200, not JSON.
+    readings around a suite. None when the bridge is not a simulator (or cannot tell): unreachable,
+    not 200, not JSON, too slow (the probe's deadline and size cap apply).
     """
+    return _served(_ask_served(bridge))
+
+
+def sim_call_counts(bridges: Sequence[BridgeConfig]) -> dict[str, int | None]:
+    """sim_call_count() of each bridge, asked concurrently: done by the latest deadline among them."""
+    asked = [(bridge.name, _ask_served(bridge)) for bridge in bridges]
+    return {name: _served(pending) for name, pending in asked}
+
+
+def _ask_served(bridge: BridgeConfig) -> Pending:
     url = bridge.url.rstrip("/") + "/_sim/server"
-    try:
-        with requests.Session() as session:
-            session.trust_env = not _is_loopback(url)
-            response = session.get(url, timeout=(bridge.connect_timeout, bridge.read_timeout),
-                                   allow_redirects=False)
-            if response.status_code != 200:
-                return None
-            data = response.json()
-    except (requests.RequestException, ValueError):
+    return Pending(
+        url, connect_timeout=bridge.connect_timeout, read_timeout=bridge.read_timeout, max_body=MAX_BODY_BYTES
+    )
+
+
+def _served(pending: Pending) -> int | None:
+    fetched = pending.result()
+    if fetched.failure is not None or fetched.http_status != 200 or fetched.body is None:
         return None
-    served = data.get("served") if isinstance(data, dict) else None
+    data, problem = load_json(fetched.body)
+    served = data.get("served") if problem is None and isinstance(data, dict) else None
     if not isinstance(served, int) or isinstance(served, bool) or served < 0:
         return None
     return served
@@ -536,72 +564,6 @@ def refusal(result: BridgeProbe) -> str:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class _BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
-
-
-class _BodyTooSlow(Exception):
-    pass
-
-
-def _read_capped(response: requests.Response, limit: int, deadline: float, clock: Clock) -> bytes:
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _BodyTooLarge(limit)
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(chunk_size=1024):
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge(limit)
-        chunks.append(chunk)
-        if clock() > deadline:
-            raise _BodyTooSlow()
-    return b"".join(chunks)
-
-
-def _is_loopback(url: str) -> bool:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its args that are exceptions, and its causes, depth first (urllib3 nests them)."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        nested = [a for a in current.args if isinstance(a, BaseException)]
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            nested.append(reason)
-        for link in (current.__cause__, current.__context__):
-            if link is not None:
-                nested.append(link)
-        stack.extend(reversed(nested))
-
-
-def _last_words(exc: BaseException) -> str:
-    """The innermost message of a nested exception, shortened: users need the gist, not the repr."""
-    chain = list(_exception_chain(exc))
-    text = str(chain[-1]) or type(chain[-1]).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _log_tail(path: Path, lines: int = 15, max_chars: int = 2000) -> str:

@@ -31,7 +31,7 @@ def hook(config: Config, suite: SuiteConfig, options: RunOptions) -> PreflightOu
     required = [config.bridges[name] for name in suite.requires]
 
     def count_calls() -> dict[str, int | None]:
-        return {bridge.name: bridges.sim_call_count(bridge) for bridge in required}
+        return bridges.sim_call_counts(required)
 
     return PreflightOutcome(
         probes=list(result.probes),

@@ -1,6 +1,7 @@
 """Tiny real HTTP servers on 127.0.0.1 for the bridge preflight tests, and a bridge process to start.
 
-In tests: ``with BridgeServer(lambda n: Reply(200, {"status": "ok"})) as server: ... server.url``.
+In tests: ``with BridgeServer(lambda n: Reply(200, {"status": "ok"})) as server: ... server.url``;
+a server that misbehaves below HTTP (slow, truncated, binary, endless): ``with RawServer([b"SSH-2.0-x\\r\\n"])``.
 As a script it is a stand-in bridge that a ``start`` command can launch::
 
     python bridge_servers.py serve --port 8123            # serves /health ok until SIGTERM
@@ -14,13 +15,15 @@ import argparse
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -112,6 +115,115 @@ class BridgeServer:
 
 def always(reply: Reply) -> Responder:
     return lambda _n: reply
+
+
+# --------------------------------------------------------------------------- misbehaving servers
+
+#: A step of a raw answer: bytes to send, a pause in seconds, or one of the markers below.
+Step = bytes | float | str
+RESET = "reset"  # end the connection with a TCP reset (RST) instead of a clean close
+HANG = "hang"  # send nothing more and keep the connection open until the client goes away
+Script = Callable[[str], Iterable[Step]]  # the request path -> the steps of the answer
+
+
+def drip(data: bytes, every: float) -> Iterator[Step]:
+    """``data`` one byte at a time, ``every`` seconds apart."""
+    for byte in data:
+        yield bytes([byte])
+        yield every
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1:0 that answers each request with raw steps: the hostile bridge.
+
+    It reads the request head first (so that closing does not turn into a reset; ``read_request=False``
+    answers at once, for a client that sends no HTTP request, such as a TLS client hello), then plays
+    ``script(path)``. Endless scripts end when the client goes away or the server closes; every
+    connection thread is joined on exit, so a test leaves nothing running.
+    """
+
+    def __init__(self, script: Script | Iterable[Step], *, read_request: bool = True) -> None:
+        self.read_request = read_request
+        self.script: Script = script if callable(script) else (lambda _path: script)  # a generator: once
+        self.paths: list[str] = []
+        self.requests: list[bytes] = []
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._accepter = threading.Thread(target=self._accept, name="raw-server-accept")
+
+    def __enter__(self) -> RawServer:
+        self._accepter.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        self._accepter.join(timeout=5)
+        self._listener.close()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=5)
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(conn,), name="raw-server-conn")
+            with self._lock:
+                self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(2)
+            head = b""
+            with contextlib.suppress(OSError):
+                while self.read_request and b"\r\n\r\n" not in head and len(head) < 16384:
+                    data = conn.recv(4096)
+                    if not data:
+                        break
+                    head += data
+            path = head.split(b"\r\n", 1)[0].split(b" ")[1:2]
+            with self._lock:
+                self.requests.append(head)
+                self.paths.append(path[0].decode("latin-1") if path else "")
+            with contextlib.suppress(OSError):
+                for step in self.script(self.paths[-1] if path else ""):
+                    if self._closing.is_set():
+                        return
+                    if isinstance(step, bytes):
+                        conn.sendall(step)
+                    elif step == RESET:
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        return
+                    elif step == HANG:
+                        while not self._closing.wait(0.05) and not _peer_gone(conn):
+                            pass
+                        return
+                    elif isinstance(step, float | int) and self._closing.wait(step):
+                        return
+
+
+def _peer_gone(conn: socket.socket) -> bool:
+    """Whether the client closed its end (readable with nothing to read), without blocking."""
+    readable, _, _ = select.select([conn], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 @contextlib.contextmanager
