@@ -409,7 +409,7 @@ def config_check(
 
     import yaml
 
-    from mcptest.config import config_to_dict
+    from mcptest.config import VIA, config_to_dict
     from mcptest.history import History, ReportDirError
 
     config = _load(config_path)
@@ -424,6 +424,10 @@ def config_check(
         typer.echo(json.dumps(data, indent=2))
     else:
         typer.echo(clean(f"# {config.path}: valid"))
+        for entry in config.sources:  # what each source entry resolved to, as coverage.py's --source takes it
+            via = f", {VIA[entry.via]}" if entry.via in VIA else ""
+            target = f" -> {entry.path}" if entry.path != entry.name else ""
+            typer.echo(clean(f"# source {entry.name}{target} ({entry.kind}{via})"))
         typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
 
 
@@ -433,23 +437,70 @@ def init(
         Path, typer.Argument(help="Project folder (default: the current folder).", file_okay=False)
     ] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mcptest.yaml.")] = False,
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--timeout",
+            help="Per-test timeout to write (30s, 2m). Default: the project's own pytest timeout, else none.",
+        ),
+    ] = None,
+    measure: Annotated[
+        bool,
+        typer.Option(
+            "--measure",
+            help="Run the suite once under coverage and write a budget of 3x its time, rounded up to a minute.",
+        ),
+    ] = False,
 ) -> None:
     """Write a commented starter mcptest.yaml for the project found in DIRECTORY.
 
-    It guesses the source package and the test folders; check it with 'mcptest config check'.
+    It guesses the source packages (src/PKG in a src layout) and the test folders, and keeps the project's own
+    pytest timeout. A budget is written only with --measure, from a real run of the suite; check the file with
+    'mcptest config check'.
 
-    Example: mcptest init
+    Example: mcptest init --measure
     """
+    from mcptest.config import parse_duration
+    from mcptest.errors import NoDataError
     from mcptest.history import atomic_write_text
-    from mcptest.starter import starter_config
+    from mcptest.starter import PYTEST_EXITS, duration, measure_suite, plan, render, use_measurement
 
     target = directory / "mcptest.yaml"
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder")
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; use --force to overwrite it")
-    atomic_write_text(target, starter_config(directory))
-    typer.echo(clean(f"Wrote {target}; check it with: mcptest config check -c {target}"))
+    seconds = None
+    if timeout is not None:
+        seconds = parse_duration(timeout)
+        if seconds is None:
+            raise UsageError(f"--timeout {timeout!r} is not a duration such as 30s, 2m or a number of seconds")
+    starter = plan(directory, timeout=seconds)
+    if measure:
+        typer.echo(clean(f"mcptest: measuring: running {', '.join(starter.tests)} once under coverage ..."), err=True)
+        result = measure_suite(starter)
+        if not result.usable:
+            why = PYTEST_EXITS.get(result.pytest_exit, "the test process was killed")
+            for line in result.output_tail:
+                typer.echo(clean(f"  {line}"), err=True)
+            message = (
+                f"the measuring run ended with pytest exit {result.pytest_exit} ({why}) after {result.seconds:.1f} s, "
+                f"so no budget can be measured; nothing written (without --measure, init writes no budget)"
+            )
+            if result.pytest_exit == 5:
+                raise NoDataError(message)
+            if result.pytest_exit == 4:
+                raise UsageError(message)
+            typer.echo(clean(f"mcptest: error: {message}"), err=True)
+            raise typer.Exit(exitcodes.TESTS_FAILED)
+        use_measurement(starter, result)
+    atomic_write_text(target, render(starter))
+    facts = [f"source [{', '.join(starter.sources) or 'CHANGE_ME'}]", f"tests [{', '.join(starter.tests)}]"]
+    if starter.timeout is not None:
+        facts.append(f"timeout {duration(starter.timeout)}")
+    if starter.budget is not None:
+        facts.append(f"budget {duration(starter.budget)}")
+    typer.echo(clean(f"Wrote {target} ({'; '.join(facts)}); check it with: mcptest config check -c {target}"))
 
 
 # --- audit --------------------------------------------------------------------------------------

@@ -83,6 +83,22 @@ class BridgeConfig:
 
 
 @dataclass
+class SourceEntry:
+    """One ``source`` entry as written and what it resolved to (``mcptest config check`` shows both).
+
+    ``path`` is the folder or file measured, relative to the config's folder (``..`` parts when outside it);
+    ``measure`` is what coverage.py is given: the folder for a folder or package, the dotted name for a module.
+    ``via`` says where a package name was found: ``root``, ``pythonpath``, ``installed`` or ``src``.
+    """
+
+    name: str
+    path: str
+    kind: str  # folder | file | package | module
+    measure: str
+    via: str = ""
+
+
+@dataclass
 class ReportConfig:
     dir: str = ".mcptest"
     templates: str | None = None
@@ -108,6 +124,8 @@ class Config:
     audit_exclude: list[str] = field(default_factory=list)  # folder names the audit does not scan
     audit_naming: str | None = None  # None: the default convention; "" turns the naming rule off
     mutation_min_score: float | None = None
+    sources: list[SourceEntry] = field(default_factory=list)  # ``source`` as written and resolved; ``source``
+    # itself holds what coverage.py measures (SourceEntry.measure)
 
     @property
     def report_dir(self) -> Path:

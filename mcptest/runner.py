@@ -234,9 +234,14 @@ def coverage_mode(config: Config, pytest_args: Sequence[str] = ()) -> str:
 
     ``run`` when a pytest plugin that loads before the collector belongs to a measured package: an installed
     one (a ``pytest11`` entry point) or one named with ``-p`` in the pytest arguments. It would be imported
-    before the collector could start coverage, and its import-time lines would look missed.
+    before the collector could start coverage, and its import-time lines would look missed. A plugin belongs to
+    a measured package when its top-level name is one that ``source`` measures: the packages and modules inside
+    a source folder (``source: [src]``), the package a source folder belongs to, a package name's first part.
     """
-    names = {Path(s).name.removesuffix(".py") for s in config.source} | {s.split(".")[0] for s in config.source}
+    from mcptest.config import top_level_packages
+
+    names = top_level_packages(config.root, config.source)
+    names |= {Path(s).name.removesuffix(".py") for s in config.source} | {s.split(".")[0] for s in config.source}
     plugins = list(_installed_pytest_plugins())
     for i, arg in enumerate(pytest_args):
         if arg == "-p" and i + 1 < len(pytest_args):

@@ -229,7 +229,9 @@ def test_sources_as_file_folder_and_dotted_package(project: Path) -> None:
     assert source_files(project, ["tools/script.py"]) == ["tools/script.py"]
     assert source_files(project, ["nothing", "x" * 400]) == []
     config = load(project, MINIMAL.replace("source: pkg", "source: [pkg.sub, tools/script.py]"))
-    assert config.source == ["pkg.sub", "tools/script.py"]
+    assert config.source == ["pkg/sub", "tools/script.py"]  # a package is measured as its folder
+    assert [(e.name, e.path, e.kind) for e in config.sources] == [
+        ("pkg.sub", "pkg/sub", "package"), ("tools/script.py", "tools/script.py", "file")]
 
 
 def test_source_outside_the_config_folder(project: Path) -> None:
