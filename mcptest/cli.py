@@ -6,9 +6,7 @@ Heavy modules (coverage, requests, jinja2, the runner) are imported inside the c
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -151,6 +149,14 @@ def run(
     json_out: Annotated[bool, typer.Option("--json", help="Also write the JSON report.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Also write the Markdown summary.")] = False,
     junit: Annotated[bool, typer.Option("--junit", help="Also write JUnit XML.")] = False,
+    wait_lock: Annotated[
+        float,
+        typer.Option(
+            "--wait-lock",
+            help="Seconds to wait for another mcptest run in this report folder to end (default 0: exit 4 at once).",
+            min=0,
+        ),
+    ] = 0.0,
     config_path: ConfigOpt = None,
 ) -> None:
     """Run a suite under coverage, apply the gates, store the record, exit with a documented code.
@@ -189,6 +195,7 @@ def run(
         random_order=random_order,
         seed=seed,
         command=["mcptest", *sys.argv[1:]],
+        wait_lock=wait_lock,
     )
     progress = _Progress(lambda: _console(stderr=True))
     _install_sigterm()
@@ -200,10 +207,28 @@ def run(
         progress.close()
     out = _console()
     _print_record(out, record)
+    if record.exit_code == exitcodes.INTERRUPTED:
+        _say_interrupted(config, record)
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
     if formats:
         _write_reports(out, config, record, formats, None)
     raise typer.Exit(record.exit_code)
+
+
+def _say_interrupted(config: Config, record: RunRecord) -> None:
+    """The one line an interrupted run ends with (on stderr): where its incomplete record is."""
+    from mcptest import lifecycle
+
+    by = f" by {lifecycle.received()}" if lifecycle.received() else ""
+    path = config.report_dir / "runs" / f"{record.id}.json"
+    typer.echo(
+        clean(
+            f"mcptest: interrupted{by}: run {record.id} is stored as incomplete in {path}; latest.json and the "
+            "baseline are untouched"
+        ),
+        err=True,
+    )
+    _state["interrupt_reported"] = True
 
 
 def _import_report() -> None:
@@ -220,13 +245,13 @@ def _preflight_hook() -> Any:
 
 
 def _install_sigterm() -> None:
-    """SIGTERM interrupts the run like Ctrl-C does: the record is marked incomplete, latest.json kept."""
+    """SIGTERM interrupts the run like Ctrl-C does: the record is marked incomplete, latest.json kept.
 
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    The entry point (``mcptest.__main__``) has installed the handlers already, before anything else; this is
+    for ``main()`` called some other way. A second signal kills the test processes at once (``lifecycle``)."""
+    from mcptest import lifecycle
 
-    with contextlib.suppress(ValueError):  # ValueError: not the main thread (embedded use)
-        signal.signal(signal.SIGTERM, handler)
+    lifecycle.install()
 
 
 class _Progress:
@@ -763,16 +788,14 @@ def main() -> NoReturn:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        typer.echo("mcptest: interrupted", err=True)
-        sys.exit(exitcodes.INTERRUPTED)
+        _interrupted_exit()
     except Exception as exc:  # command-line usage errors and anything unexpected
         # typer ships click either as the click package or vendored; both have the same interface
         if hasattr(exc, "show") and hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
             exc.show()
             sys.exit(exitcodes.CONFIG_ERROR)
         if type(exc).__name__ == "Abort":
-            typer.echo("mcptest: interrupted", err=True)
-            sys.exit(exitcodes.INTERRUPTED)
+            _interrupted_exit()
         if _state["debug"]:
             raise
         typer.echo(
@@ -780,4 +803,14 @@ def main() -> NoReturn:
             err=True,
         )
         sys.exit(exitcodes.INTERNAL_ERROR)
+    if result == exitcodes.INTERRUPTED and not _state.get("interrupt_reported"):
+        _interrupted_exit()  # typer turns a KeyboardInterrupt into this code without a word
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _interrupted_exit() -> NoReturn:
+    from mcptest import lifecycle
+
+    by = f" by {lifecycle.received()}" if lifecycle.received() else ""
+    typer.echo(f"mcptest: interrupted{by}", err=True)
+    sys.exit(exitcodes.INTERRUPTED)

@@ -16,6 +16,10 @@ from typing import IO, Any
 
 import pytest
 
+from mcptest import watchdog
+
+watchdog.guard_parent()  # first thing in the test process: it must not outlive mcptest
+
 _EVENTS = "MCPTEST_EVENTS"
 _CONTEXTS = "MCPTEST_CONTEXTS"
 _REQ_MARKER = "MCPTEST_REQ_MARKER"
@@ -265,6 +269,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    watchdog.register(config)  # the budget stop
     config.pluginmanager.register(
         ItemInfo(os.environ.get(_CONTEXTS) == "1", os.environ.get(_REQ_MARKER) or "req"), "mcptest-iteminfo"
     )

@@ -51,23 +51,33 @@ def start(argv: list[str]) -> None:
     import atexit
     import subprocess
 
-    try:
-        _started_in = os.getcwd()
-        _started_env = dict(os.environ)
-        # by path, not as a module of the mcptest package: the package must not be imported in the test process
-        # before pytest does it (pytest would warn that it cannot rewrite the asserts of mcptest's pytest plugin)
-        server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prestart_server.py")
-        _ready = subprocess.Popen(
-            [sys.executable, "-c", f"import runpy; runpy.run_path({server!r}, run_name='__main__')"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        _ready = None
-        return
-    atexit.register(discard)
+    from mcptest import lifecycle
+
+    with lifecycle.shielded():  # an interrupt while it starts is raised once it is known (and stopped at exit)
+        try:
+            _started_in = os.getcwd()
+            _started_env = dict(os.environ)
+            # by path, not as a module of the mcptest package: the package must not be imported in the test
+            # process before pytest does it (pytest would warn that it cannot rewrite the asserts of mcptest's
+            # pytest plugin); the argument is this process's pid: the interpreter ends when this process does
+            server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prestart_server.py")
+            _ready = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import runpy; runpy.run_path({server!r}, run_name='__main__')",
+                    str(os.getpid()),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError:
+            _ready = None
+            return
+        lifecycle.track(_ready.pid)
+        atexit.register(discard)
 
 
 def discard() -> None:
@@ -78,12 +88,15 @@ def discard() -> None:
         return
     import contextlib
 
+    from mcptest import lifecycle
+
     with contextlib.suppress(OSError):
         proc.kill()
     with contextlib.suppress(OSError, ValueError):
         proc.stdin.close()
     with contextlib.suppress(Exception):
         proc.wait(timeout=5)
+    lifecycle.untrack(proc.pid)
 
 
 def refusal(cmd: list[str], cwd: str, env: dict[str, str]) -> str | None:

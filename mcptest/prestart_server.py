@@ -11,8 +11,26 @@ import os
 import sys
 
 
+def _die_with_parent() -> None:
+    """End with mcptest (its pid is the argument): Linux's parent-death signal, set before anything else; the
+    collector plugin adds a watchdog thread once this interpreter runs pytest."""
+    parent = sys.argv[1] if len(sys.argv) > 1 else ""
+    if not parent.isdigit():
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, 15, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGTERM
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != int(parent):  # mcptest ended before the signal was set
+        os._exit(1)
+
+
 def serve() -> None:
     """In the waiting interpreter: import, wait for the request, then become the test process."""
+    _die_with_parent()
     try:
         import coverage  # noqa: F401
         import pytest  # noqa: F401 - the point of this process: done before the request arrives

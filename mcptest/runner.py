@@ -26,7 +26,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, covdata, exitcodes, gate, prestart
+from mcptest import __version__, covdata, exitcodes, gate, lifecycle, lock, prestart
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import UsageError
 from mcptest.globs import glob_match
@@ -82,6 +82,7 @@ class RunOptions:
     random_order: bool = False
     seed: int | None = None
     command: list[str] = field(default_factory=list)
+    wait_lock: float = 0.0  # seconds to wait for another run's lock on the report folder (0: fail at once)
 
 
 @dataclass
@@ -310,15 +311,52 @@ def _usage_error(log: Path) -> str:
 
 
 def _stop(proc: subprocess.Popen[bytes], first: signal.Signals, grace: float) -> None:
-    """Signal the child's process group, then kill it if it has not ended within ``grace`` seconds."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, first)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
+    """Signal the child's process group, then kill it if it has not ended within ``grace`` seconds; what is
+    left of the group once its leader has ended (xdist workers, processes the tests started) is killed too.
+
+    Signals are held meanwhile (a second Ctrl-C still kills the group at once, see ``lifecycle``)."""
+    with lifecycle.shielded():
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+            os.killpg(proc.pid, first)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader while a member runs
+
+
+def _request_stop(stop_file: Path) -> None:
+    """Tell the test process to start no further test (``watchdog.BudgetStop`` checks after every test)."""
+    with contextlib.suppress(OSError):
+        stop_file.touch()
+
+
+def _budget_deadline(run: SuiteRun, budget: float) -> float:
+    """Seconds after the stop request until the test process is interrupted: the grace, and once its coverage
+    is saved (its tests are over, it is printing its summary) as long again as an interrupt may take."""
+    return lifecycle.budget_grace(budget) + (lifecycle.INTERRUPT_GRACE if run.data_saved else 0.0)
+
+
+def _budget_notes(run: SuiteRun, budget: float, stop_file: Path) -> None:
+    """After a budget stop: a suite whose tests were cut short is ``killed_for_budget``, and the problems say
+    how it ended and what was measured. A suite whose tests had all started before the budget ran out is not
+    (it only took too long; its budget verdict fails and its data is judged as usual)."""
+    killed = run.killed_for_budget
+    if not killed and not stop_file.with_name(stop_file.name + ".ack").exists():
+        return
+    run.killed_for_budget = True
+    if killed:
+        how = f"the running test had not ended {lifecycle.budget_grace(budget):g}s later and was interrupted"
+    else:
+        how = "the running test ended and no further test was started"
+    of = f" of {run.collected}" if run.collected is not None else ""
+    data = "the coverage measured until then is reported, not gated" if run.data_saved else "no coverage was saved"
+    run.result.problems.append(
+        f"its time budget of {budget:g}s ran out: {how}; {len(run.result.tests)}{of} test(s) ran; {data}"
+    )
 
 
 def run_suite(
@@ -388,66 +426,90 @@ def run_suite(
     )
     result.problems += notes
     run = SuiteRun(result=result, data_file=data_file, log_file=log_file)
+    # the test process ends when mcptest does, and stops starting tests once the stop file exists (watchdog.py)
+    stop_file = workdir / f"{suite.name}-{attempt}.stop"
+    env[lifecycle.PARENT_ENV] = str(os.getpid())
+    env.pop(lifecycle.STOP_ENV, None)
+    if suite.budget is not None:
+        env[lifecycle.STOP_ENV] = str(stop_file)
     start = time.monotonic()
     with open(log_file, "wb") as log, open(events_file, encoding="utf-8") as events:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
-        # the interpreter the entry point started ahead, when it can stand in for a fresh one (else None)
-        proc = prestart.claim(cmd, str(config.root), env, str(log_file))
-        if proc is None:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=config.root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        # announced once started: printing the first progress line loads the caller's console (rich), which
-        # need not delay the tests
-        on_event(
-            "suite-start",
-            {
-                "suite": suite.name,
-                "paths": list(paths),
-                "command": cmd,
-                "attempt": attempt,
-                "repeat": options.repeat,
-                "seed": seed,
-            },
-        )
-        if on_start is not None:
-            on_start()
+        proc: subprocess.Popen[bytes] | None = None
         buffer = ""
         data_seen = False
+        stop_at: float | None = None  # when the budget ran out and the test process was told to stop
         try:
-            while True:
-                done = proc.poll() is not None
-                chunk = events.read()
-                if chunk:
-                    buffer += chunk
-                    *lines, buffer = buffer.split("\n")
-                    for line in lines:
-                        _handle_event(run, suite.name, line, on_event)
-                if done:
-                    break
-                if run.data_saved and not data_seen:
-                    data_seen = True
-                    if on_data is not None:
-                        on_data(run)
-                if suite.budget is not None and time.monotonic() - start > suite.budget:
-                    run.killed_for_budget = True
-                    _stop(proc, signal.SIGTERM, 5)
-                    continue
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=_POLL)  # returns as soon as the test process ends, unlike a sleep
+            with lifecycle.shielded():  # a signal now is acted on once the process is known and tracked
+                # the interpreter the entry point started ahead, when it can stand in for a fresh one (else None)
+                proc = prestart.claim(cmd, str(config.root), env, str(log_file))
+                if proc is None:
+                    proc = subprocess.Popen(
+                        cmd,
+                        cwd=config.root,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                lifecycle.track(proc.pid)
+                # announced once started: printing the first progress line loads the caller's console (rich),
+                # which need not delay the tests
+                on_event(
+                    "suite-start",
+                    {
+                        "suite": suite.name,
+                        "paths": list(paths),
+                        "command": cmd,
+                        "attempt": attempt,
+                        "repeat": options.repeat,
+                        "seed": seed,
+                    },
+                )
+                if on_start is not None:
+                    on_start()
+            with lifecycle.interruptible():
+                while True:
+                    done = proc.poll() is not None
+                    chunk = events.read()
+                    if chunk:
+                        buffer += chunk
+                        *lines, buffer = buffer.split("\n")
+                        for line in lines:
+                            _handle_event(run, suite.name, line, on_event)
+                    if done:
+                        break
+                    if run.data_saved and not data_seen:
+                        data_seen = True
+                        if on_data is not None:
+                            on_data(run)
+                    if suite.budget is not None:
+                        now = time.monotonic()
+                        if stop_at is None and now - start > suite.budget:
+                            stop_at = now
+                            _request_stop(stop_file)
+                        elif stop_at is not None and now - stop_at > _budget_deadline(run, suite.budget):
+                            # the running test did not end within the grace: SIGINT makes pytest end it and
+                            # save coverage; SIGKILL follows when even that does not end the process
+                            run.killed_for_budget = not run.data_saved
+                            _stop(proc, signal.SIGINT, lifecycle.INTERRUPT_GRACE)
+                            continue
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=_POLL)  # returns as soon as the test process ends, unlike a sleep
         except KeyboardInterrupt:
-            _stop(proc, signal.SIGINT, 5)
+            if proc is not None:
+                _stop(proc, signal.SIGINT, lifecycle.INTERRUPT_GRACE)
+                lifecycle.untrack(proc.pid)
             result.duration = time.monotonic() - start
             raise Interrupted() from None
+        assert proc is not None  # set before the window in which the loop runs
+        lifecycle.untrack(proc.pid)
         if buffer.strip():
             _handle_event(run, suite.name, buffer, on_event)
+    if stop_at is not None:
+        _budget_notes(run, suite.budget or 0.0, stop_file)
     result.duration = time.monotonic() - start
     result.pytest_exit = proc.returncode
     parts = sorted(workdir.glob(data_file.name + ".*"))
@@ -774,8 +836,33 @@ def execute(
     """Run the selected suites and return the record (also stored in the report folder).
 
     ``background`` is extra work for the caller (e.g. importing its report modules) done in a thread while
-    the first test process runs.
+    the first test process runs. The run holds the report folder's lock (``mcptest.lock``: another run there
+    is refused, or waited for up to ``options.wait_lock`` seconds) and holds signals except where it waits
+    (``mcptest.lifecycle``): an interrupt at any moment of the run is recorded.
     """
+    plan(config, options)  # an impossible selection is reported before waiting for another run to end
+    # a report folder that cannot take the record (a file, read-only, full) fails now, before the tests (exit 4)
+    (history or History(config.report_dir)).prepare()
+
+    def waiting(pid: int | None) -> None:
+        who = f"pid {pid}" if pid is not None else "pid unknown"
+        text = f"waiting up to {options.wait_lock:g}s for another mcptest run ({who}) to end (--wait-lock)"
+        (on_event or (lambda kind, data: None))("message", {"text": text})
+
+    with lock.run_lock(config.report_dir, options.wait_lock, on_wait=waiting), lifecycle.shielded(reraise=False):
+        return _execute(config, options, on_event=on_event, preflight=preflight, history=history, background=background)
+
+
+def _execute(
+    config: Config,
+    options: RunOptions,
+    *,
+    on_event: EventHandler | None = None,
+    preflight: PreflightHook | None = None,
+    history: History | None = None,
+    background: Callable[[], object] | None = None,
+) -> RunRecord:
+    """``execute`` once the report folder's lock is held, with signals held (see ``execute``)."""
     emit: EventHandler = on_event or (lambda kind, data: None)
     planned = plan(config, options)
     if options.repeat < 1:
@@ -829,8 +916,12 @@ def execute(
         except Exception:  # read again after the process ends, where the error is reported
             run.early_json = None
 
-    workdir = config.report_dir / "tmp" / run_id
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir, stale = lifecycle.make_workdir(config.report_dir / "tmp", run_id)
+    if stale:
+        record.warnings.append(
+            f"removed {len(stale)} temporary folder(s) of earlier runs whose process is gone: "
+            + ", ".join(f"tmp/{name}" for name in stale)
+        )
     runs: list[SuiteRun] = []
     verdicts: list[Verdict] = []
     closers: list[Callable[[], object]] = []
@@ -842,7 +933,7 @@ def execute(
                     f"requires {', '.join(suite.requires)}"
                 )
             if suite.requires and options.preflight and preflight is not None:
-                outcome = preflight(config, suite, options)
+                outcome = lifecycle.interruptibly(preflight, config, suite, options)
                 if outcome.close is not None:
                     closers.append(outcome.close)
                 record.bridges += outcome.probes
@@ -915,6 +1006,16 @@ def execute(
         broken = [r.result.name for r in runs if not r.finished or r.killed_for_budget or r.result.pytest_exit == 4]
         if broken:
             record.warnings.append(f"coverage is not gated: suite(s) {', '.join(broken)} did not run to the end")
+            measured = [r.result.name for r in runs if r.killed_for_budget and r.data_saved]
+            if sorted(measured) == sorted(broken):  # only budget stops, whose data was saved: shown, not gated
+                record.warnings.append(
+                    f"the coverage shown is what suite(s) {', '.join(measured)} measured until stopped at the budget"
+                )
+                side.wait()
+                shown = _coverage_stage(
+                    config, options, record, runs, data_files, workdir, side.baseline, False, side.static
+                )
+                verdicts += [v for v in shown if v.kind != "data"]  # the budget verdict says why it is short
         elif runs:
             gated = any(suite.coverage_gates for suite, _ in planned)
             if not gated:
@@ -927,20 +1028,9 @@ def execute(
             verdicts += _coverage_stage(
                 config, options, record, runs, data_files, workdir, side.baseline, gated, side.static
             )
-    except Interrupted:
-        record.complete = False
-        verdicts.append(
-            Verdict(
-                "interrupted",
-                "run",
-                "status",
-                None,
-                None,
-                False,
-                None,
-                "the run was interrupted; the previous latest record and baseline are untouched",
-            )
-        )
+    except (Interrupted, KeyboardInterrupt):  # KeyboardInterrupt: from the preflight, or not run by the CLI
+        lifecycle.take_pending()
+        _interrupted(record, verdicts)
     finally:
         for close in reversed(closers):
             with contextlib.suppress(Exception):
@@ -949,6 +1039,8 @@ def execute(
         with contextlib.suppress(OSError):
             (config.report_dir / "tmp").rmdir()
     side.wait()
+    if lifecycle.take_pending() and not any(v.kind == "interrupted" for v in verdicts):
+        _interrupted(record, verdicts)  # the signal came after the last wait (coverage analysis, cleanup)
     record.meta.git = side.git
     record.verdicts = verdicts
     record.counts = sum((s.counts for s in record.suites), Counts())
@@ -977,6 +1069,14 @@ def _unsaved(record: RunRecord, verdicts: list[Verdict], history: History, error
     record.status = _status(record.exit_code, record.complete and record.exit_code != exitcodes.INTERRUPTED)
     with contextlib.suppress(ReportDirError):
         history.save_run(record, latest=False)
+
+
+def _interrupted(record: RunRecord, verdicts: list[Verdict]) -> None:
+    """Mark the run interrupted: exit 130, stored under runs/ only (latest.json and the baseline stay)."""
+    record.complete = False
+    by = f" by {lifecycle.received()}" if lifecycle.received() else ""
+    message = f"the run was interrupted{by}; the previous latest record and baseline are untouched"
+    verdicts.append(Verdict("interrupted", "run", "status", None, None, False, None, message))
 
 
 def _no_data(message: str) -> Verdict:

@@ -208,7 +208,7 @@ def test_run_interrupted_keeps_latest_and_baseline_and_marks_incomplete(tmp_path
 
 def test_run_two_at_once_both_records_complete_and_latest_whole(tmp_path: Path) -> None:
     make_project(tmp_path)
-    procs = [_start(tmp_path, "run", "unit") for _ in range(2)]
+    procs = [_start(tmp_path, "run", "unit", "--wait-lock", "120") for _ in range(2)]  # one waits for the other
     codes = [p.wait(timeout=120) for p in procs]
     for p in procs:
         p.communicate()
