@@ -381,7 +381,8 @@ def baseline_save(
     if record.status != "passed":
         problems.append(f"it {record.status} ({'; '.join(record.reasons[:3])})")
     if record.selection.partial:
-        problems.append("it ran only part of the suite (--module, -k or pytest arguments)")
+        why = "; ".join(record.selection.partial_reasons) or "--module, -k or pytest arguments"
+        problems.append(f"it is a partial run, only part of the suite ran ({why})")
     if record.coverage is None:
         problems.append("it has no coverage data")
     if problems and not force:

@@ -38,6 +38,7 @@ class Collector:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.pending: dict[str, dict[str, Any]] = {}
+        self.current: str | None = None  # the test running now, named when pytest is interrupted
 
     def emit(self, event: dict[str, Any]) -> None:
         self.stream.write(json.dumps(event, default=str) + "\n")
@@ -56,7 +57,8 @@ class Collector:
             self.emit({"event": "collect_error", "nodeid": report.nodeid, "longrepr": _cut(str(report.longrepr))})
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        state = self.pending.setdefault(report.nodeid, {"phases": {}, "duration": 0.0, "attempts": []})
+        fresh: dict[str, Any] = {"phases": {}, "duration": 0.0, "attempts": [], "subtests": []}
+        state = self.pending.setdefault(report.nodeid, fresh)
         meta = getattr(report, "mcptest_meta", None)
         if meta:
             state["meta"] = meta
@@ -66,11 +68,19 @@ class Collector:
             )
             state["phases"] = {}
             state["duration"] = 0.0
+            state["subtests"] = []
+            return
+        context = getattr(report, "context", None)
+        if report.when == "call" and context is not None and hasattr(context, "kwargs"):
+            # a subtest (unittest's self.subTest or pytest's subtests fixture): its own outcome, kept apart,
+            # so the parent's later "passed" call report cannot hide a failed subtest
+            state["subtests"].append(_subtest(report, context))
             return
         state["duration"] += report.duration
         state["phases"][report.when] = report
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        self.current = None
         state = self.pending.pop(nodeid, None)
         if state is None:
             return
@@ -82,6 +92,15 @@ class Collector:
             self.pending[nodeid] = state
             return
         outcome, message, longrepr = _final(state["phases"])
+        subtests = state["subtests"]
+        failed_subtests = [t for t in subtests if t["outcome"] == "failed"]
+        if failed_subtests and outcome in ("passed", "xpassed", "failed"):
+            described = "; ".join(f"{t['description']}: {t['message'] or 'failed'}" for t in failed_subtests[:3])
+            more = f"; and {len(failed_subtests) - 3} more" if len(failed_subtests) > 3 else ""
+            if outcome != "failed":
+                outcome, message = "failed", f"{len(failed_subtests)} failed subtest(s): {described}{more}"
+            details = "\n\n".join(f"--- subtest {t['description']} ---\n{t['longrepr'] or ''}" for t in failed_subtests)
+            longrepr = _cut(((longrepr or "") + "\n" + details).strip())
         meta = state.get("meta") or {
             "file": location[0].replace(os.sep, "/"),
             "line": None if location[1] is None else location[1] + 1,
@@ -103,12 +122,38 @@ class Collector:
                 "message": message,
                 "longrepr": longrepr,
                 "attempts": attempts,
+                "subtests": _kept_subtests(subtests),
+            }
+        )
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.current = nodeid
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """pytest stopped: a KeyboardInterrupt or pytest.exit() (in a test, a fixture or a plugin), or -x/--sw."""
+        value = excinfo.value
+        message = str(getattr(value, "msg", None) or value or "")
+        self.emit(
+            {
+                "event": "interrupted",
+                "exception": type(value).__name__,
+                "message": _cut(message),
+                "returncode": getattr(value, "returncode", None),
+                "nodeid": self.current,
             }
         )
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.emit({"event": "finish", "exitstatus": int(exitstatus), "core": _core()})
+        stop = session.shouldfail or session.shouldstop
+        self.emit(
+            {
+                "event": "finish",
+                "exitstatus": int(exitstatus),
+                "core": _core(),
+                "stopped": str(stop) if stop else None,
+            }
+        )
 
 
 class ItemInfo:
@@ -148,6 +193,29 @@ class ItemInfo:
             "requirements": sorted(set(reqs)),
             "fixtures": sorted(getattr(item, "fixturenames", [])),
         }
+
+
+_MAX_SUBTESTS = 100  # per test: every failed subtest is kept, passed ones up to this many
+
+
+def _subtest(report: pytest.TestReport, context: Any) -> dict[str, Any]:
+    parts = [f"[{context.msg}]"] if getattr(context, "msg", None) is not None else []
+    kwargs = getattr(context, "kwargs", None) or {}
+    if kwargs:
+        parts.append("(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")")
+    outcome = _outcome(report) or "passed"
+    return {
+        "description": " ".join(parts) or "(subtest)",
+        "outcome": "failed" if report.failed else outcome,
+        "message": _message(report) if not report.passed else None,
+        "longrepr": _cut(report.longreprtext) if report.failed else None,
+    }
+
+
+def _kept_subtests(subtests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept = [t for t in subtests if t["outcome"] != "passed"]
+    kept += [t for t in subtests if t["outcome"] == "passed"][: max(0, _MAX_SUBTESTS - len(kept))]
+    return [{k: v for k, v in t.items() if k != "longrepr"} for t in kept]
 
 
 def _final(phases: dict[str, pytest.TestReport]) -> tuple[str, str | None, str | None]:
@@ -269,6 +337,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from mcptest import selection
+
+    selection.register(config)
     watchdog.register(config)  # the budget stop
     config.pluginmanager.register(
         ItemInfo(os.environ.get(_CONTEXTS) == "1", os.environ.get(_REQ_MARKER) or "req"), "mcptest-iteminfo"
@@ -309,8 +380,14 @@ def _stop_coverage() -> bool:
     global _worker_coverage
     if _worker_coverage is None:
         return False
-    _worker_coverage.stop()
-    _worker_coverage.save()
+    import warnings
+
+    with warnings.catch_warnings():
+        # coverage.py's own warnings ("No data was collected" in the xdist controller, which runs no test)
+        # must not become errors under the project's `filterwarnings = error`: mcptest judges the data itself
+        warnings.simplefilter("ignore")
+        _worker_coverage.stop()
+        _worker_coverage.save()
     _worker_coverage = None
     return True
 

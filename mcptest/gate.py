@@ -60,10 +60,17 @@ def _check(kind: str, target: str, totals: Totals, threshold: Threshold, label: 
 
 
 def coverage_verdicts(
-    config: Config, report: CoverageReport, *, only_modules: Sequence[str] = (), evaluate_overall: bool = True
+    config: Config, report: CoverageReport, *, only_modules: Sequence[str] = (), partial: bool = False
 ) -> list[Verdict]:
-    """Verdicts of the overall, per-file, per-module and max_drop gates (``only_modules`` narrows them)."""
+    """Verdicts of the overall, per-file, per-module and max_drop gates.
+
+    ``only_modules`` narrows them to those modules and their files. A ``partial`` run (its tests were narrowed)
+    is gated on nothing else: its numbers are not those of the suite, so no gate of the suite can be judged.
+    """
     verdicts: list[Verdict] = []
+    if partial and not only_modules:
+        return verdicts
+    evaluate_overall = not partial
     scope_files: set[str] | None = None
     if only_modules:
         scope_files = {p for m in report.modules if m.name in only_modules for p in m.files}

@@ -26,12 +26,13 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, covdata, exitcodes, gate, lifecycle, lock, prestart
+from mcptest import __version__, covdata, exitcodes, gate, lifecycle, lock, prestart, pytest_output
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import UsageError
 from mcptest.globs import glob_match
 from mcptest.history import History, ReportDirError, new_run_id
 from mcptest.model import (
+    PARTIAL_PREFIX,
     Attempt,
     BridgeProbe,
     Counts,
@@ -39,6 +40,7 @@ from mcptest.model import (
     Meta,
     RunRecord,
     Selection,
+    SubTest,
     SuiteResult,
     TestCase,
     Verdict,
@@ -100,6 +102,24 @@ class SuiteRun:
     core: str | None = None
     data_saved: bool = False  # the test process said its coverage data is complete (it may still be ending)
     early_json: tuple[dict[str, Any] | None] | None = None  # coverage.py's report of data_file, read early
+    #: What narrowed the selection (from the collector: a -k that deselected tests, node ids ...).
+    narrowed: list[str] = field(default_factory=list)
+    #: pytest stopped early: (exception name, message, the test running then) from the collector.
+    interrupted: tuple[str, str, str | None] | None = None
+    #: pytest exited with its usage-error status: what it rejected and where the argument came from ...
+    usage_error: str | None = None
+    #: ... or the conftest that failed to import while pytest started (file:line: error).
+    conftest_error: pytest_output.Located | None = None
+    root: Path | None = None  # the project root, to show the paths in pytest's messages relative to it
+    mismatch: str | None = None  # pytest's exit status contradicts the outcomes it reported
+
+    @property
+    def unrun(self) -> int:
+        """Selected tests that never reported (pytest stopped before them); 0 when the count is not known."""
+        selected = self.result.selected if self.result.selected is not None else self.collected
+        if selected is None or not self.finished or self.killed_for_budget:
+            return 0
+        return max(0, selected - (len(self.result.tests) - len(self.collect_errors)))
 
 
 def now_iso() -> str:
@@ -303,11 +323,27 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def _usage_error(log: Path) -> str:
     """The line in which pytest said what was wrong with its arguments."""
-    lines = _tail(log, 20).splitlines()
-    for line in reversed(lines):
-        if "error:" in line.lower():
-            return line.strip()
-    return lines[-1].strip() if lines else "(no output)"
+    return pytest_output.usage_error_line(_tail(log, 20))
+
+
+def _startup_failure(run: SuiteRun, suite: SuiteConfig, options: RunOptions) -> None:
+    """pytest exited with its usage-error status: a conftest that failed to import, or rejected arguments."""
+    try:
+        log = run.log_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        log = ""
+    conftest = pytest_output.conftest_failure(log, run.root)
+    if conftest is not None:
+        run.conftest_error = conftest
+        return
+    error = pytest_output.usage_error_line(log[-20_000:])
+    sources: dict[str, list[str]] = {"the command line": [*(["-k", options.keyword] if options.keyword else [])]}
+    sources["the command line"] += list(options.pytest_args)
+    if options.workers:
+        sources["the command line"] += ["-n", options.workers]
+    sources[f"suites.{suite.name}.pytest_args"] = list(suite.pytest_args)
+    sources.update(pytest_output.ini_addopts(log, os.environ))
+    run.usage_error = error + pytest_output.blame(error, sources)
 
 
 def _stop(proc: subprocess.Popen[bytes], first: signal.Signals, grace: float) -> None:
@@ -395,6 +431,11 @@ def run_suite(
             "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
             "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed),
             "MCPTEST_COV_MODE": coverage_mode(config, [*suite.pytest_args, *options.pytest_args]),
+            # what the user asked for, so the collector can tell whether it narrowed the suite (selection.py)
+            "MCPTEST_REQUESTED_ARGS": json.dumps(
+                (["-k", options.keyword] if options.keyword else []) + list(options.pytest_args)
+            ),
+            "MCPTEST_SUITE_PATHS": json.dumps(list(paths)),
         }
     )
     notes: list[str] = []
@@ -425,7 +466,7 @@ def run_suite(
         requires=list(suite.requires),
     )
     result.problems += notes
-    run = SuiteRun(result=result, data_file=data_file, log_file=log_file)
+    run = SuiteRun(result=result, data_file=data_file, log_file=log_file, root=config.root)
     # the test process ends when mcptest does, and stops starting tests once the stop file exists (watchdog.py)
     stop_file = workdir / f"{suite.name}-{attempt}.stop"
     env[lifecycle.PARENT_ENV] = str(os.getpid())
@@ -516,6 +557,8 @@ def run_suite(
     if parts:  # xdist workers measured themselves: fold their data into the suite's file
         run.early_json = None
         covdata.combine([data_file, *parts], data_file)
+    if proc.returncode == 4:
+        _startup_failure(run, suite, options)
     _judge_process(run, proc.returncode)
     on_event("suite-end", {"suite": suite.name, "result": result})
     return run
@@ -530,11 +573,16 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
     kind = event.get("event")
     if kind == "collected":
         # every xdist worker collects the whole session, so the last count is the session's count
-        run.collected = int(event.get("count", 0))
-        on_event("collected", {"suite": suite, "count": run.collected})
+        count = int(event.get("count", 0))
+        if count != run.collected:  # said once, not once per xdist worker
+            run.collected = count
+            on_event("collected", {"suite": suite, "count": count})
     elif kind == "collect_error":
-        last = (event.get("longrepr") or "").strip().splitlines()[-1:] or [""]
-        run.collect_errors.append(f"{event.get('nodeid') or '(session)'}: {last[0][:300]}")
+        nodeid = str(event.get("nodeid") or "")
+        longrepr = str(event.get("longrepr") or "")
+        found = pytest_output.locate(longrepr, fallback_file=nodeid.split("::")[0] or None, root=run.root)
+        run.collect_errors.append(str(found))
+        _add_collection_error(run, suite, nodeid or "(session)", found, longrepr, on_event)
     elif kind == "test":
         case = TestCase(
             nodeid=event["nodeid"],
@@ -550,6 +598,7 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
             message=event.get("message"),
             longrepr=event.get("longrepr"),
             attempts=[Attempt(**a) for a in event.get("attempts") or []],
+            subtests=[SubTest(**t) for t in event.get("subtests") or []],
         )
         if case.attempts and len({a.outcome for a in case.attempts}) > 1:
             case.flaky = True  # passed only after a rerun (pytest-rerunfailures): reported flaky, never passed
@@ -557,9 +606,23 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
         run.result.tests.append(case)
         run.result.counts.add(case.outcome)
         on_event("test", {"suite": suite, "test": case, "counts": run.result.counts, "collected": run.collected})
+    elif kind == "selection":
+        # one per process that collected (each xdist worker collects the whole session): the last one stands
+        run.result.selected = _int(event.get("selected"))
+        run.result.deselected = _int(event.get("deselected"))
+        run.narrowed = [str(r) for r in event.get("reasons") or []]
+    elif kind == "interrupted":
+        nodeid = event.get("nodeid")
+        run.interrupted = (
+            str(event.get("exception") or "KeyboardInterrupt"),
+            str(event.get("message") or ""),
+            str(nodeid) if nodeid else None,
+        )
     elif kind == "finish":
         run.finished = True
         run.core = event.get("core")
+        if event.get("stopped"):
+            run.result.stopped = str(event["stopped"])
     elif kind == "coverage_saved":
         run.data_saved = True
     elif kind == "early_imports":
@@ -570,6 +633,30 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
         )
 
 
+def _add_collection_error(
+    run: SuiteRun, suite: str, nodeid: str, found: pytest_output.Located, longrepr: str, on_event: EventHandler
+) -> None:
+    """A file that could not be collected counts as an error of the suite, listed like a failed test."""
+    case = TestCase(
+        nodeid=nodeid,
+        name=nodeid.split("/")[-1],
+        file=found.file or nodeid.split("::")[0],
+        line=found.line,
+        suite=suite,
+        outcome="error",
+        message=f"collection error: {found.text}",
+        longrepr=longrepr or None,
+        markers=["collection-error"],
+    )
+    run.result.tests.append(case)
+    run.result.counts.add("error")
+    on_event("test", {"suite": suite, "test": case, "counts": run.result.counts, "collected": run.collected})
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _judge_process(run: SuiteRun, code: int) -> None:
     result = run.result
     if run.killed_for_budget:
@@ -577,9 +664,16 @@ def _judge_process(run: SuiteRun, code: int) -> None:
         result.problems.append(f"stopped after its time budget of {result.budget:g}s")
         return
     if code == 4:  # usage error: pytest may stop before its session starts
-        result.status = "not-run"
-        result.problems.append(f"pytest rejected its arguments: {_usage_error(run.log_file)}")
         run.finished = True
+        if run.conftest_error is not None:  # not the arguments: a conftest that fails to import
+            found = run.conftest_error
+            run.collect_errors.append(str(found))
+            _add_collection_error(run, result.name, found.file or "conftest.py", found, "", lambda k, d: None)
+            result.status = "failing"
+            result.problems.append(f"collection error: {found}")
+            return
+        result.status = "not-run"
+        result.problems.append(f"pytest rejected its arguments: {run.usage_error or _usage_error(run.log_file)}")
         return
     if not run.finished:
         result.status = "incomplete"
@@ -588,8 +682,61 @@ def _judge_process(run: SuiteRun, code: int) -> None:
     if run.collect_errors:
         result.problems += [f"collection error: {e}" for e in run.collect_errors]
     if code == 3:
-        result.problems.append(f"pytest hit an internal error; see {run.log_file}")
-    result.status = "passing" if code == 0 and not result.counts.bad else "failing"
+        result.problems.append(f"pytest crashed with an internal error: {_internal_error(run)}; see {run.log_file}")
+    stopped = _stopped_early(run)
+    if stopped:
+        result.stopped = stopped
+        result.problems.append(f"pytest stopped early: {stopped}")
+    run.mismatch = _exit_mismatch(run, code)
+    if run.mismatch:
+        result.problems.append(run.mismatch)
+    ok = code == 0 and not result.counts.bad and not stopped and not run.collect_errors
+    result.status = "passing" if ok else "failing"
+
+
+def _internal_error(run: SuiteRun) -> str:
+    try:
+        text = run.log_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    return pytest_output.internal_error(text) or "INTERNALERROR"
+
+
+def _stopped_early(run: SuiteRun) -> str | None:
+    """Why pytest ended before every selected test had run, or None. Collection errors explain themselves."""
+    if run.collect_errors:
+        return None
+    parts: list[str] = []
+    if run.interrupted is not None:
+        exc, message, nodeid = run.interrupted
+        where = f" in {nodeid}" if nodeid else ""
+        if exc == "Exit":
+            parts.append(f"pytest.exit() was called{where}" + (f": {message}" if message else ""))
+        elif exc == "KeyboardInterrupt":
+            parts.append(f"KeyboardInterrupt raised{where}" + (f": {message}" if message else ""))
+        else:
+            parts.append(f"{exc}{where}" + (f": {message}" if message else ""))
+    elif run.result.stopped:
+        parts.append(run.result.stopped)
+    unrun = run.unrun
+    if unrun:
+        selected = run.result.selected if run.result.selected is not None else run.collected
+        parts.append(f"{unrun} of {selected} selected test(s) did not run")
+    return "; ".join(parts) or None
+
+
+def _exit_mismatch(run: SuiteRun, code: int) -> str | None:
+    """pytest's own exit status contradicts the outcomes mcptest counted: loud, never a pass."""
+    r = run.result
+    if code in (0, 3, 5) or r.counts.bad or run.collect_errors or r.stopped:
+        return None
+    return (
+        f"pytest exited with status {code} ({_PYTEST_EXITS.get(code, 'unknown')}) although every test it "
+        f"reported passed; see {run.log_file}"
+    )
+
+
+_PYTEST_EXITS = {1: "tests failed", 2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
 
 
 def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
@@ -624,10 +771,11 @@ def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
     result.duration = sum(r.result.duration for r in runs)
     result.problems = [p for r in runs for p in r.result.problems]
     result.pytest_exit = next((r.result.pytest_exit for r in runs if r.result.pytest_exit), 0)
+    result.stopped = next((r.result.stopped for r in runs if r.result.stopped), None)
     result.status = (
         "incomplete"
         if not all(r.finished for r in runs)
-        else ("passing" if not counts.bad and not counts.flaky else "failing")
+        else ("passing" if not counts.bad and not counts.flaky and not result.stopped else "failing")
     )
     covdata.combine([r.data_file for r in runs], data_file)
     return SuiteRun(
@@ -639,6 +787,12 @@ def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
         collect_errors=[e for r in runs for e in r.collect_errors],
         killed_for_budget=any(r.killed_for_budget for r in runs),
         attempt_durations=[r.result.duration for r in runs],
+        narrowed=first.narrowed,
+        interrupted=next((r.interrupted for r in runs if r.interrupted), None),
+        usage_error=next((r.usage_error for r in runs if r.usage_error), None),
+        conftest_error=next((r.conftest_error for r in runs if r.conftest_error), None),
+        mismatch=next((r.mismatch for r in runs if r.mismatch), None),
+        root=first.root,
     )
 
 
@@ -674,23 +828,33 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
     if not run.finished:
         death = _describe_death(r.pytest_exit or 0)
         return [verdict("process", "status", f": the test process {death}; {r.counts.total} test(s) had reported")]
-    if r.pytest_exit == 4:
-        return [verdict("config", "status", f": pytest rejected its arguments: {_usage_error(run.log_file)}")]
+    if r.pytest_exit == 4 and run.conftest_error is None:
+        usage = run.usage_error or _usage_error(run.log_file)
+        return [verdict("config", "status", f": pytest rejected its arguments: {usage}")]
     out: list[Verdict] = []
     if r.pytest_exit == 3:
-        out.append(verdict("process", "status", f": pytest internal error; see {run.log_file}"))
+        crash = f": pytest crashed with an internal error: {_internal_error(run)}; see {run.log_file}"
+        out.append(verdict("process", "status", crash))
+    if r.stopped:
+        out.append(verdict("process", "status", f": pytest stopped early: {r.stopped}"))
+    if run.mismatch:  # judged per attempt, where pytest's status and the outcomes belong together
+        out.append(verdict("process", "status", f": {run.mismatch}"))
     if run.collect_errors:
         errors = len(run.collect_errors)
+        listed = "; ".join(run.collect_errors[:3]) + (f"; and {errors - 3} more" if errors > 3 else "")
+        ran = len(r.tests) - errors
         out.append(
             verdict(
                 "tests",
                 "count",
-                f": {errors} collection error(s): {run.collect_errors[0]}",
+                f": {errors} collection error(s), {'no test ran' if ran <= 0 else f'{ran} test(s) ran'}: {listed}",
                 actual=float(errors),
                 required=0,
             )
         )
-    elif r.counts.total == 0:
+        if ran <= 0:
+            return out
+    elif r.counts.total == 0 and r.pytest_exit != 3 and not r.stopped:
         out.append(
             verdict(
                 "collection",
@@ -818,6 +982,43 @@ def audit_naming(config: Config) -> str | None:
     return config.audit_naming or None
 
 
+def _not_whole(run: SuiteRun) -> str | None:
+    """Why a suite's coverage cannot be judged (it did not run to its end), or None."""
+    r = run.result
+    if run.killed_for_budget:
+        return "was stopped at its time budget"
+    if not run.finished:
+        return "did not run to the end (the test process died)"
+    if r.pytest_exit == 4 and run.conftest_error is None:
+        return "did not start (pytest rejected its arguments)"
+    if run.collect_errors:
+        return "had collection errors"
+    if r.pytest_exit == 3:
+        return "crashed (pytest internal error)"
+    if r.stopped:
+        return "stopped early (not every selected test ran)"
+    return None
+
+
+def _settle_selection(record: RunRecord, options: RunOptions, runs: Sequence[SuiteRun]) -> None:
+    """Partial when what pytest selected is narrower than the suites: said in the record and in every report."""
+    reasons: list[str] = []
+    if options.modules:
+        reasons.append(f"--module {', '.join(options.modules)} runs only its tests")
+    for run in runs:
+        reasons += [f"suite {run.result.name}: {why}" for why in run.narrowed]
+    selection = record.selection
+    selection.partial = bool(reasons)
+    selection.partial_reasons = reasons
+    if not reasons:
+        return
+    if options.modules:
+        gates = f"only the gates of module(s) {', '.join(options.modules)} and their files are evaluated"
+    else:
+        gates = "overall, per-file, per-module and max_drop gates are not evaluated"
+    record.warnings.append(f"{PARTIAL_PREFIX} {gates}, because {'; '.join(reasons)}")
+
+
 def _status(code: int, complete: bool) -> str:
     if not complete:
         return "incomplete"
@@ -870,8 +1071,6 @@ def _execute(
     if options.random_order and options.seed is None:
         options.seed = secrets.randbelow(2**31)
     history = history or History(config.report_dir)
-    # a report folder that cannot take the record (a file, read-only, full) fails now, before the tests (exit 4)
-    history.prepare()
     run_id = new_run_id()
     started = time.monotonic()
     record = RunRecord(
@@ -892,7 +1091,7 @@ def _execute(
             repeat=options.repeat,
             random_order=options.random_order,
             seed=options.seed,
-            partial=bool(options.modules or options.keyword or options.pytest_args),
+            partial=bool(options.modules),  # settled after the run, from what pytest selected
         ),
         meta=Meta(
             mcptest_version=__version__,
@@ -990,22 +1189,25 @@ def _execute(
                         on_data=early if len(planned) == 1 and options.repeat == 1 else None,
                     )
                 )
-                if not attempts[-1].finished or attempts[-1].killed_for_budget:
-                    break
+                last = attempts[-1]
+                if not last.finished or last.killed_for_budget or last.collect_errors or last.result.pytest_exit == 4:
+                    break  # repeating cannot help: the suite did not run (or cannot)
             run = attempts[0] if len(attempts) == 1 else merge_attempts(attempts, workdir / f"{suite.name}.coverage")
             runs.append(run)
             record.suites.append(run.result)
             verdicts += suite_verdicts(run, config.flaky_allow)
             if counter is not None and calls_before is not None:
                 verdicts += _traffic(run.result, calls_before, counter())
-        record.complete = all(r.finished and not r.killed_for_budget for r in runs)
+        record.complete = all(r.finished and not r.killed_for_budget and not r.result.stopped for r in runs)
+        _settle_selection(record, options, runs)
         data_files = [r.data_file for r in runs if r.data_file.exists()]
         if config.audit_gate:
             side.wait()
             verdicts.append(_audit_verdict(config, record, side.audit))
-        broken = [r.result.name for r in runs if not r.finished or r.killed_for_budget or r.result.pytest_exit == 4]
+        broken = {r.result.name: why for r in runs if (why := _not_whole(r))}
         if broken:
-            record.warnings.append(f"coverage is not gated: suite(s) {', '.join(broken)} did not run to the end")
+            listed = "; ".join(f"{name} {why}" for name, why in broken.items())
+            record.warnings.append(f"coverage is not gated, because suite {listed}")
             measured = [r.result.name for r in runs if r.killed_for_budget and r.data_saved]
             if sorted(measured) == sorted(broken):  # only budget stops, whose data was saved: shown, not gated
                 record.warnings.append(
@@ -1134,7 +1336,6 @@ def _coverage_stage(
         covdata.apply_deltas(report, baseline.coverage, baseline.id)
     record.coverage = report
     if gated:
-        verdicts += gate.coverage_verdicts(
-            config, report, only_modules=options.modules, evaluate_overall=not record.selection.partial
-        )
+        partial = record.selection.partial
+        verdicts += gate.coverage_verdicts(config, report, only_modules=options.modules, partial=partial)
     return verdicts

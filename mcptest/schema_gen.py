@@ -14,6 +14,7 @@ from mcptest import model
 ENUMS: dict[tuple[str, str], list[Any]] = {
     ("TestCase", "outcome"): list(model.OUTCOMES),
     ("Attempt", "outcome"): list(model.OUTCOMES),
+    ("SubTest", "outcome"): list(model.OUTCOMES),
     ("SuiteResult", "status"): ["passing", "failing", "incomplete", "not-run"],
     ("SuiteResult", "test_type"): ["unit", "integration", "e2e", "custom"],
     ("RunRecord", "status"): ["passed", "failed", "incomplete"],

@@ -40,8 +40,11 @@ _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_MULTI = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A lone surrogate cannot be encoded as UTF-8: writing one to a terminal or a file would fail.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Bidirectional embeddings, overrides and isolates reorder how the text around them is displayed, so a
+# node id or a message could show something other than what it holds: removed.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 # Anything clean() changes; a text without any of these is returned as it is (the common case).
-_SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text: object, *, multiline: bool = False) -> str:
@@ -51,8 +54,8 @@ def clean(text: object, *, multiline: bool = False) -> str:
     sequences, and their 8-bit C1 forms), then every remaining C0 control, DEL and C1 control.
     With ``multiline`` (failure tracebacks, diffs), tabs and line breaks stay: ``\\r\\n``, a lone
     ``\\r``, vertical tab and form feed become ``\\n``. Without it, each of them (and ``\\n`` and tab)
-    becomes one space, so the result is a single line. A lone surrogate becomes U+FFFD. Printable
-    text is returned unchanged.
+    becomes one space, so the result is a single line. A lone surrogate becomes U+FFFD; bidirectional
+    overrides and isolates (U+202A-U+202E, U+2066-U+2069) are removed. Printable text is returned unchanged.
     """
     value = text if isinstance(text, str) else str(text)
     if not _SUSPECT.search(value):
@@ -64,4 +67,4 @@ def clean(text: object, *, multiline: bool = False) -> str:
     else:
         value = _BREAK.sub(" ", value).replace(_TAB, " ")
         value = _CONTROL_LINE.sub("", value)
-    return _SURROGATE.sub("\ufffd", value)
+    return _SURROGATE.sub("\ufffd", _BIDI.sub("", value))

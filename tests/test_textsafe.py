@@ -78,6 +78,8 @@ sequence = st.one_of(csi, control_string, two_byte)
         ("a\x00b\x07c\x08d\x7fe", "abcde"),  # C0 controls and DEL
         ("a\x85b\x9cc\x80d", "abcd"),  # C1 controls
         ("x\ud800y", "x\ufffdy"),  # a lone surrogate cannot be encoded
+        ("id\u202egnp.exe\u202c", "idgnp.exe"),  # bidi override: would show the text reversed
+        ("a\u2066b\u2069c", "abc"),  # bidi isolate
     ],
 )
 def test_clean_removes_each_sequence_class(raw: str, shown: str) -> None:

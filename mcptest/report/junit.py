@@ -149,11 +149,24 @@ def _bridges_element(root: ET.Element, probes: Iterable[BridgeProbe], timestamp:
             )
 
 
-def _gates_element(root: ET.Element, verdicts: Iterable[Verdict], timestamp: str | None) -> None:
+def _gates_element(
+    root: ET.Element, verdicts: Iterable[Verdict], timestamp: str | None, not_judged: str | None = None
+) -> None:
+    """The gates' testsuite; ``not_judged`` (a partial run) is a skipped case saying which gates were not judged."""
     verdicts = list(verdicts)
     el = _suite(
-        root, "mcptest.gates", len(verdicts), sum(not v.passed for v in verdicts), 0, 0, 0.0, timestamp
+        root,
+        "mcptest.gates",
+        len(verdicts) + bool(not_judged),
+        sum(not v.passed for v in verdicts),
+        0,
+        int(bool(not_judged)),
+        0.0,
+        timestamp,
     )
+    if not_judged:
+        case = _el(el, "testcase", classname="mcptest.gates.partial", name="coverage gates", time="0.000")
+        _el(case, "skipped", not_judged, message=not_judged, type="partial")
     for v in verdicts:
         case = _el(
             el, "testcase", classname=f"mcptest.gates.{v.kind}", name=f"{v.target} {v.metric}", time="0.000"
@@ -175,8 +188,9 @@ def render_junit(record: RunRecord) -> str:
         _suite_element(root, suite)
     if record.bridges:
         _bridges_element(root, record.bridges, record.started_at)
-    if record.verdicts:
-        _gates_element(root, record.verdicts, record.started_at)
+    partial = record.partial_note()
+    if record.verdicts or partial:
+        _gates_element(root, record.verdicts, record.started_at, partial)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for el in root:
         for key in totals:

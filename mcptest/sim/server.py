@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from mcptest.errors import UsageError
 from mcptest.sim.behaviour import CONTROL_PREFIX, BaileysBridgeSim, BridgeSim, GoBridgeSim
+from mcptest.textsafe import clean
 
 HOST = "127.0.0.1"
 SERVER_ROUTE = CONTROL_PREFIX + "server"
@@ -141,7 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.log_requests:
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+            # the request line is the client's text: shown without its control characters
+            sys.stderr.write(clean(f"{self.address_string()} {format % args}") + "\n")
 
     def handle_one_request(self) -> None:
         # A client that vanished mid-request is not an error worth a traceback on stderr.
