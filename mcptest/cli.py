@@ -680,11 +680,13 @@ def _write_reports(
     history = History(config.report_dir)
     target = output or config.report_dir / "report"
     templates = (config.root / config.report.templates) if config.report.templates else None
+    trend = history.trend() if "html" in formats else []  # the trend index, never the records themselves
+    _warn(history.warnings)
     paths: list[Path] = report_pkg.render_reports(
         record,
         formats,
         target,
-        history=history.all_runs(limit=50),
+        history=trend,
         requirements=config.report.requirements,
         templates_dir=templates,
         source_root=config.root,

@@ -5,6 +5,12 @@ Layout::
     .mcptest/runs/<id>.json   every run, complete or not
     .mcptest/latest.json      the last run that ended on its own (never an interrupted one)
     .mcptest/baseline.json    the record deltas are computed against (``mcptest baseline save``)
+    .mcptest/index.jsonl      the trend index: one short line per stored run (id, time, selection, totals)
+
+A record is checked against the schema when it is written and when it is read (``schemacheck``: a few
+hundredths of a second for 2,500 tests). Reports never read the whole history: the trend and ``--against
+previous`` come from the index, which is appended to with each stored run and rebuilt from runs/ (with a
+warning) when it is missing or corrupt; a report reads the record it renders and the one it compares with.
 
 The folder is hostile ground: anything may sit where a file or folder is due. ``History.prepare`` checks it
 before a run (a file where the folder must be, a folder at latest.json, no write access, a full disk) and
@@ -16,6 +22,9 @@ turns whatever it cannot use into a warning; a failed write never touches the fi
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
+import errno
 import json
 import math
 import os
@@ -30,10 +39,17 @@ from typing import Any
 
 from mcptest import exitcodes
 from mcptest.errors import McptestError
-from mcptest.model import RunRecord
+from mcptest.model import Counts, RunRecord, Totals
+from mcptest.schemacheck import compile_schema
 
 #: Folders mcptest makes inside the report folder (a file in the place of one breaks a run).
 SUBFOLDERS = ("runs", "tmp", "logs", "bridges", "sims", "report")
+
+#: The most runs the trend shows (the newest complete ones); a report reads no more than this of the index.
+TREND_RUNS = 50
+
+#: The first line of the trend index; another version is rebuilt from runs/.
+INDEX_HEADER = {"kind": "mcptest-trend-index", "version": 1}
 
 
 class ReportDirError(McptestError):
@@ -184,16 +200,140 @@ def _schema() -> dict[str, Any]:
 
 
 def validate(data: Any) -> None:
-    """Raise ``jsonschema.ValidationError`` when ``data`` is not a valid run record."""
+    """Raise ``jsonschema.ValidationError`` when ``data`` is not a valid run record (the reference check).
+
+    mcptest itself uses ``schema_problem``, the same schema compiled into plain functions (30x faster).
+    """
     import jsonschema
 
     jsonschema.validate(data, _schema())
+
+
+@lru_cache(maxsize=1)
+def _record_check() -> Any:
+    return compile_schema(_schema())
+
+
+def schema_problem(data: Any) -> str | None:
+    """Where and how parsed JSON breaks the run record's schema (the first problem), or None."""
+    problem: str | None = _record_check()(data)
+    return problem
+
+
+def _index_schema() -> dict[str, Any]:
+    """An index line: the record's own definitions of status, counts and totals, plus the selection's suite."""
+    record = _schema()
+    props = record["properties"]
+    nullable_text = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    entry = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "started_at": {"type": "string"},
+            "finished_at": nullable_text,
+            "status": props["status"],
+            "complete": {"type": "boolean"},
+            "exit_code": {"type": "integer"},
+            "exit_reason": {"type": "string"},
+            "suite": {"type": "string"},
+            "modules": {"type": "array", "items": {"type": "string"}},
+            "partial": {"type": "boolean"},
+            "duration": {"type": "number"},
+            "counts": props["counts"],
+            "coverage": {"anyOf": [{"$ref": "#/$defs/Totals"}, {"type": "null"}]},
+        },
+        "additionalProperties": False,
+        "$defs": record["$defs"],
+    }
+    entry["required"] = list(entry["properties"])
+    return entry
+
+
+@lru_cache(maxsize=1)
+def _index_check() -> Any:
+    return compile_schema(_index_schema())
+
+
+@dataclass
+class RunSummary:
+    """One line of the trend index: what the trend and ``report --against previous`` need of a stored run."""
+
+    id: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    complete: bool
+    exit_code: int
+    exit_reason: str
+    suite: str
+    modules: list[str]
+    partial: bool
+    duration: float
+    counts: Counts
+    coverage: Totals | None  # the overall totals of the run
+
+    @classmethod
+    def of(cls, record: RunRecord) -> RunSummary:
+        overall = record.coverage.overall if record.coverage is not None else None
+        return cls(
+            record.id,
+            record.started_at,
+            record.finished_at,
+            record.status,
+            record.complete,
+            record.exit_code,
+            record.exit_reason,
+            record.selection.suite,
+            list(record.selection.modules),
+            record.selection.partial,
+            record.duration,
+            copy.copy(record.counts),
+            copy.copy(overall),
+        )
+
+    @classmethod
+    def from_record_data(cls, data: dict[str, Any]) -> RunSummary:
+        """The summary of a record already parsed and checked against the schema (no dataclasses built)."""
+        selection, coverage = data["selection"], data["coverage"]
+        return cls.from_dict(
+            {
+                **{key: data[key] for key in ("id", "started_at", "finished_at", "status", "complete")},
+                **{key: data[key] for key in ("exit_code", "exit_reason", "duration", "counts")},
+                "suite": selection["suite"],
+                "modules": selection["modules"],
+                "partial": selection["partial"],
+                "coverage": coverage["overall"] if coverage is not None else None,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSummary:
+        """An index line already checked against its schema (``_index_check``)."""
+        counts = Counts(**{f.name: data["counts"][f.name] for f in dataclasses.fields(Counts)})
+        coverage = Totals(**data["coverage"]) if data["coverage"] is not None else None
+        fields = {key: value for key, value in data.items() if key not in ("counts", "coverage")}
+        return cls(**fields, counts=counts, coverage=coverage)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["counts"]["total"] = self.counts.total
+        return data
+
+    def line(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=False) + "\n"
+
+
+class RecordSchemaError(McptestError):
+    """mcptest built a record that breaks its own schema: a bug (exit 70); the record is kept in runs/."""
+
+    exit_code = exitcodes.INTERNAL_ERROR
 
 
 @dataclass
 class Loaded:
     record: RunRecord | None
     warning: str | None = None
+    data: dict[str, Any] | None = None  # the parsed record, once it passed every check
 
 
 @dataclass
@@ -215,6 +355,10 @@ class History:
     def baseline_path(self) -> Path:
         return self.root / "baseline.json"
 
+    @property
+    def index_path(self) -> Path:
+        return self.root / "index.jsonl"
+
     def run_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.json"
 
@@ -225,18 +369,35 @@ class History:
         return json.dumps(record.to_dict(), sort_keys=False) + "\n"
 
     def save_run(self, record: RunRecord, *, latest: bool = True) -> Path:
-        """Store the record under runs/; it becomes latest.json only when the run ended on its own.
+        """Store the record under runs/ and its line in the trend index; it becomes latest.json only when the
+        run ended on its own.
 
-        Raises ``ReportDirError`` when a file cannot be written; the file it would have replaced is untouched.
+        The record is checked against the schema first, so that no reader ever refuses what mcptest wrote: one
+        that breaks it is a bug, kept in runs/ (not latest.json, not the index) and raised as
+        ``RecordSchemaError`` (exit 70). Raises ``ReportDirError`` when a file cannot be written; the file it
+        would have replaced is untouched.
         """
-        text = self.dumps(record)
+        data = record.to_dict()
+        text = json.dumps(data, sort_keys=False) + "\n"  # as ``dumps``, without building the dict twice
         path = self.run_path(record.id)
+        problem = number_problem(data) or schema_problem(data)
         self._write(path, text, "the run record")
+        if problem:
+            raise RecordSchemaError(
+                f"the record of run {record.id} breaks the run record schema ({problem}); this is a bug in mcptest. "
+                f"The record is kept in {path}, but not as the latest run nor in the trend"
+            )
         if latest and record.exit_reason != "interrupted":
             try:
                 self._write(self.latest_path, text, "the latest record")
             except ReportDirError as exc:
                 raise ReportDirError(f"{exc}; the run is recorded in {path}") from exc
+        try:
+            self._index_append(RunSummary.of(record).line())
+        except OSError as exc:
+            raise ReportDirError(
+                f"cannot write the trend index {self.index_path}: {_reason(exc)}; the run is recorded in {path}"
+            ) from exc
         return path
 
     def save_baseline(self, record: RunRecord) -> Path:
@@ -283,6 +444,7 @@ class History:
         for path, what, until in (
             (self.latest_path, "the latest record", "reports ignore it until the next run replaces it"),
             (self.baseline_path, "the baseline", "runs ignore it (no deltas) until 'mcptest baseline save'"),
+            (self.index_path, "the trend index", "the next run replaces it"),
         ):
             kind = _mode(path)
             if kind is None or stat.S_ISREG(kind):
@@ -320,11 +482,12 @@ class History:
                 with contextlib.suppress(OSError):
                     os.unlink(probe)
 
-    def read(self, path: Path, what: str, *, ignored: str = "ignoring it") -> Loaded:
+    def read(self, path: Path, what: str, *, ignored: str = "ignoring it", build: bool = True) -> Loaded:
         """Load a record; a missing file is None, a corrupt, foreign or unusable one is None with a warning.
 
         Only a regular file is opened (a FIFO or a device would block or never end), without blocking,
         and checked again once open; ``ignored`` ends the warning (what follows from ignoring the file).
+        With ``build=False`` only the checked JSON is returned (``Loaded.data``), no ``RunRecord``.
         """
         try:
             mode = os.stat(path).st_mode
@@ -348,14 +511,18 @@ class History:
         problem = number_problem(data)
         if problem:
             return Loaded(None, f"{what} {path} is corrupt: {problem}; {ignored}")
+        problem = schema_problem(data)
+        if problem:
+            return Loaded(None, f"{what} {path} is not an mcptest run record of this version ({problem}); {ignored}")
+        if not build:
+            return Loaded(None, data=data)
         try:
-            validate(data)
             record = RunRecord.from_dict(data)
-        except Exception as exc:  # jsonschema.ValidationError, ValueError, TypeError, KeyError
+        except Exception as exc:  # ValueError, TypeError, KeyError: what the schema does not say
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             first = first if len(first) <= 200 else first[:100] + f"... ({len(first)} characters)"
             return Loaded(None, f"{what} {path} is not an mcptest run record of this version ({first}); {ignored}")
-        return Loaded(record)
+        return Loaded(record, data=data)
 
     def _load(self, path: Path, what: str, ignored: str = "ignoring it") -> RunRecord | None:
         loaded = self.read(path, what, ignored=ignored)
@@ -378,24 +545,157 @@ class History:
         return sorted(p.stem for p in self.runs_dir.glob("*.json") if not p.name.startswith("."))
 
     def all_runs(self, *, complete_only: bool = True, limit: int | None = None) -> list[RunRecord]:
-        """Stored runs, oldest first (unreadable ones are skipped with a warning)."""
-        ids = self.run_ids()
-        if limit is not None:
-            ids = ids[-limit:] if complete_only is False else ids
-        out = []
-        for run_id in ids:
+        """Stored runs, oldest first (unreadable ones are skipped with a warning); with ``limit``, the newest
+        ``limit`` of them, read from the newest back until that many are found (no more records are read)."""
+        out: list[RunRecord] = []
+        for run_id in reversed(self.run_ids()):
+            if limit is not None and len(out) >= limit:
+                break
             record = self.get(run_id)
             if record is not None and (record.complete or not complete_only):
                 out.append(record)
-        if limit is not None:
-            out = out[-limit:]
-        return out
+        return out[::-1]
 
     def previous(self, before: RunRecord) -> RunRecord | None:
-        """The last complete run stored before ``before``."""
-        earlier = [r for r in self.run_ids() if r < before.id]
-        for run_id in reversed(earlier):
-            record = self.get(run_id)
-            if record is not None and record.complete:
-                return record
+        """The last complete run stored before ``before`` (found in the trend index, then read)."""
+        for summary in reversed(self.index()):
+            if summary.id < before.id and summary.complete:
+                record = self.get(summary.id)
+                if record is not None and record.complete:
+                    return record
         return None
+
+    # the trend index
+
+    def trend(self, limit: int = TREND_RUNS) -> list[RunSummary]:
+        """The newest ``limit`` complete runs, oldest first, from the trend index: what the trend shows."""
+        complete = [summary for summary in self.index() if summary.complete]
+        return complete[-limit:] if limit > 0 else []
+
+    def index(self) -> list[RunSummary]:
+        """A summary of every stored run, oldest first, from the trend index.
+
+        A missing or corrupt index is rebuilt from the records in runs/, with a warning (the rebuilt index is
+        written back when the folder takes it); runs stored without an index line (by an older mcptest, or
+        while the index was being rebuilt) are read and added, with a warning; lines of runs whose record was
+        removed from runs/ are left out.
+        """
+        stored = self.run_ids()
+        entries, problem = self._read_index()
+        if entries is None:
+            if problem is None and not stored:
+                return []  # nothing stored yet: there is nothing to rebuild
+            return self._rebuild(stored, f"is {problem}" if problem else "is missing")
+        by_id = {entry.id: entry for entry in entries}  # a run stored twice: its last line wins
+        unindexed = [run_id for run_id in stored if run_id not in by_id]
+        if unindexed:
+            added = self._summaries(unindexed)
+            if added:
+                try:
+                    for summary in added:
+                        self._index_append(summary.line())
+                    kept = "added them to it"
+                except OSError as exc:
+                    kept = f"could not add them to it ({_reason(exc)})"
+                self.warnings.append(
+                    f"the trend index {self.index_path} lacked {len(added)} stored run(s) "
+                    f"({', '.join(s.id for s in added[:3])}{', ...' if len(added) > 3 else ''}): read them from "
+                    f"runs/ and {kept}"
+                )
+                by_id.update((summary.id, summary) for summary in added)
+        present = set(stored)
+        return sorted((entry for entry in by_id.values() if entry.id in present), key=lambda entry: entry.id)
+
+    def _summaries(self, run_ids: list[str]) -> list[RunSummary]:
+        """Summaries of stored records, read and checked (no dataclasses built); unreadable ones warn."""
+        out = []
+        for run_id in run_ids:
+            loaded = self.read(self.run_path(run_id), f"run {run_id}", build=False)
+            if loaded.warning:
+                self.warnings.append(loaded.warning)
+            if loaded.data is not None:
+                out.append(RunSummary.from_record_data(loaded.data))
+        return out
+
+    def _rebuild(self, stored: list[str], why: str) -> list[RunSummary]:
+        summaries = self._summaries(stored)
+        text = json.dumps(INDEX_HEADER) + "\n" + "".join(summary.line() for summary in summaries)
+        try:
+            atomic_write_text(self.index_path, text)
+            done = f"rebuilt it from the {len(summaries)} readable record(s) in runs/"
+        except OSError as exc:
+            done = (
+                f"read the {len(summaries)} readable record(s) in runs/ instead, but could not write the rebuilt "
+                f"index ({_reason(exc)})"
+            )
+        self.warnings.append(f"the trend index {self.index_path} {why}; {done}")
+        return summaries
+
+    def _read_index(self) -> tuple[list[RunSummary] | None, str | None]:
+        """The index's lines, checked; (None, None) when there is no index, (None, what is wrong) when unusable."""
+        path = self.index_path
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            return None, f"unreadable ({_reason(exc)})"
+        if not stat.S_ISREG(mode):
+            return None, f"{_kind(mode)}, not a regular file"
+        try:
+            text = _read_regular(path).decode("utf-8")
+        except OSError as exc:
+            return None, f"unreadable ({_reason(exc)})"
+        except UnicodeDecodeError:
+            return None, "corrupt (not UTF-8 text)"
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        if not lines:
+            return None, "corrupt (empty)"
+        try:
+            header = parse_json(lines[0])
+        except (ValueError, RecursionError):
+            header = None
+        if header != INDEX_HEADER:
+            return None, f"corrupt or of another version (line 1 is not {json.dumps(INDEX_HEADER)})"
+        entries = []
+        for number, line in enumerate(lines[1:], start=2):
+            if not line.strip():
+                continue
+            try:
+                data = parse_json(line)
+            except (ValueError, RecursionError) as exc:
+                return None, f"corrupt (line {number} is not JSON: {exc})"
+            problem = number_problem(data) or _index_check()(data)
+            if problem:
+                return None, f"corrupt (line {number}: {problem})"
+            entries.append(RunSummary.from_dict(data))
+        return entries, None
+
+    def _index_append(self, line: str) -> None:
+        """Append one line to the index, in one write; a new index (or one that is not a regular file) is
+        written whole, through a temporary file. A torn last line (a crash mid-append) is ended first, so
+        that it stays one corrupt line, which makes the next report rebuild the index."""
+        path = self.index_path
+        mode = _mode(path)
+        if mode is not None and stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+        if mode is None or not stat.S_ISREG(mode):
+            atomic_write_text(path, json.dumps(INDEX_HEADER) + "\n" + line)
+            return
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(errno.EINVAL, f"it became {_kind(info.st_mode)}", str(path))
+            data = line.encode("utf-8")
+            if info.st_size == 0:
+                data = (json.dumps(INDEX_HEADER) + "\n").encode("utf-8") + data
+            elif os.pread(fd, 1, info.st_size - 1) != b"\n":
+                data = b"\n" + data
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)

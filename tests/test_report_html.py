@@ -275,3 +275,26 @@ def test_write_html_replaces_stale_file_pages(tmp_path: Path) -> None:
     assert index == out / "index.html" and index.is_file()
     assert not stale.exists()
     assert (out / file_page(FAILING_FILE)).is_file()
+
+
+# The loop file.html held before the rows were built in Python (mcptest.report.html.source_rows).
+SOURCE_LOOP = """{% for l in lines %}
+<tr id="L{{ l.number }}"{% if l.state %} class="{{ l.state }}"{% endif %}><td class="n"><a href="#L{{ l.number }}">{{ l.number }}</a></td><td class="src">{{ l.text }}</td><td class="br">{% if l.branches %}→ {{ l.branches | join(", ") }} not taken{% endif %}</td></tr>
+{% endfor %}"""  # noqa: E501
+
+
+def test_source_rows_are_the_template_loop_they_replace_hostile_text_included() -> None:
+    from mcptest.report.html import environment, source_rows
+    from mcptest.report.views import SourceLine
+
+    lines = [
+        SourceLine(1, "<script>alert('x') & \"y\"</script>", "mis"),
+        SourceLine(2, "\x1b[31mred\x1b[0m\tafter a tab \x1b]8;;http://evil\x07link\x1b]8;;\x07", "par", ["47", "exit"]),
+        SourceLine(3, "", ""),
+        SourceLine(4, "x = '\u202eevil' \x00\x9b", "run", ["<b>&"]),
+        SourceLine(5, "    return value  # é ✓", "exc"),
+    ]
+    rows = source_rows(lines)
+    assert str(rows) == environment().from_string(SOURCE_LOOP).render(lines=lines)
+    assert "<script>" not in rows and "\x1b" not in rows and "&lt;b&gt;&amp;" in rows
+    assert source_rows([]) == ""

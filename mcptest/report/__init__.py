@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from mcptest.history import RunSummary
 from mcptest.model import RunRecord
 from mcptest.report.html import INDEX, default_templates_dir, environment, render_pages
 from mcptest.report.jsonreport import render_json
@@ -63,15 +64,16 @@ def write_html(
     record: RunRecord,
     out_dir: Path,
     *,
-    history: Sequence[RunRecord] = (),
+    history: Sequence[RunSummary | RunRecord] = (),
     requirements: Sequence[str] = (),
     templates_dir: Path | None = None,
     source_root: Path | None = None,
 ) -> Path:
     """Render every page first, then write them into ``out_dir``; returns ``out_dir/index.html``.
 
-    ``history`` is earlier runs, oldest first (the record itself is added as the last point when it
-    is not in it). ``source_root`` is the project root the file pages read sources from.
+    ``history`` is earlier runs, oldest first: ``History.trend()`` (lines of the trend index) or records
+    (the record itself is added as the last point when it is not in it). ``source_root`` is the project
+    root the file pages read sources from.
     """
     if str(out_dir) == STDOUT:
         raise ReportError("the HTML report is a folder of pages and cannot go to stdout")
@@ -121,7 +123,7 @@ def render_reports(
     formats: Sequence[str],
     out_dir: Path,
     *,
-    history: Sequence[RunRecord] = (),
+    history: Sequence[RunSummary | RunRecord] = (),
     requirements: Sequence[str] = (),
     templates_dir: Path | None = None,
     source_root: Path | None = None,

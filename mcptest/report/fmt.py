@@ -120,13 +120,20 @@ def strip_ansi(text: str) -> str:
     return clean(text, multiline=True)
 
 
+class Cleaned(Markup):
+    """Markup whose text was cleaned when it was built (the source rows, the inlined assets): ``safe_value``
+    passes it as it is, instead of scanning a whole table or stylesheet again on every page."""
+
+    __slots__ = ()
+
+
 def safe_value(value: object) -> object:
     """The ``finalize`` of the report templates: every string shown is cleaned (multi-line allowed).
 
     Applied to every ``{{ ... }}`` before autoescape. Markup (already escaped, or our own assets)
     stays Markup: removing control characters from escaped HTML cannot create a tag or an entity.
     """
-    if not isinstance(value, str):
+    if not isinstance(value, str) or isinstance(value, Cleaned):
         return value
     cleaned = clean(value, multiline=True)
     if cleaned is value:

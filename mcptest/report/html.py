@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import mcptest
+from mcptest.history import RunSummary
 from mcptest.model import RunRecord
 from mcptest.report import fmt, views
+from mcptest.textsafe import clean
 
 #: The entry page; written last so it never links to pages that are not there yet.
 INDEX = "index.html"
@@ -67,33 +69,57 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
         strip_ansi=fmt.strip_ansi,
         md=fmt.md_text,
         md_code=fmt.md_code,
+        source_rows=source_rows,
     )
     return env
+
+
+def source_rows(lines: Sequence[views.SourceLine]) -> fmt.Cleaned:
+    """The rows of a file page's source table, one per line, each ending with a line break.
+
+    The same HTML a template loop over the lines writes (``tests/test_report_scale.py`` holds them equal),
+    built here because the loop took most of a file page's time: a source line is cleaned like every
+    value (``fmt.safe_value``) and escaped, its number and state are ours.
+    """
+    rows = []
+    for line in lines:
+        state = f' class="{escape(line.state)}"' if line.state else ""
+        branches = f"→ {escape(clean(', '.join(line.branches), multiline=True))} not taken" if line.branches else ""
+        rows.append(
+            f'<tr id="L{line.number}"{state}><td class="n"><a href="#L{line.number}">{line.number}</a></td>'
+            f'<td class="src">{escape(clean(line.text, multiline=True))}</td><td class="br">{branches}</td></tr>\n'
+        )
+    return fmt.Cleaned("".join(rows))
 
 
 @functools.lru_cache(maxsize=8)
 def _assets(templates_dir: Path | None) -> tuple[Markup, Markup, str]:
     """The stylesheet, the sort script and the script's CSP hash: only this exact script may run.
 
-    Both are static files inlined in every page (the report must work offline, from any folder).
+    Both are static files inlined in every page (the report must work offline, from any folder); they are
+    cleaned here, once, like every value shown, and the hash is that of the script as the pages hold it.
     """
     env = environment(templates_dir)
     assert env.loader is not None
     style, _, _ = env.loader.get_source(env, "style.css")
     script, _, _ = env.loader.get_source(env, "sort.js")
+    style, script = clean(style, multiline=True), clean(script, multiline=True)
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return Markup(style), Markup(script), f"sha256-{digest}"
+    return fmt.Cleaned(style), fmt.Cleaned(script), f"sha256-{digest}"
 
 
 def render_pages(
     record: RunRecord,
     *,
-    history: Sequence[RunRecord] = (),
+    history: Sequence[RunSummary | RunRecord] = (),
     requirements: Sequence[str] = (),
     templates_dir: Path | None = None,
     source_root: Path | None = None,
 ) -> dict[str, str]:
-    """Every page of the report as ``{relative path: html}``; nothing is written here."""
+    """Every page of the report as ``{relative path: html}``; nothing is written here.
+
+    ``history`` is what the trend shows: earlier runs, oldest first (``History.trend()``, or records).
+    """
     env = environment(templates_dir)
     style, script, script_hash = _assets(templates_dir)
     gates = views.Gates(record.verdicts)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mcptest.history import RunSummary
 from mcptest.model import OUTCOMES, FileCoverage, ModuleCoverage, RunRecord, SuiteResult, TestCase, Verdict
 
 #: Outcomes that make a test (and a requirement it covers) count as failing.
@@ -276,11 +277,15 @@ def _natural(text: str) -> list[object]:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
 
 
-def trend_chart(history: Sequence[RunRecord], current: RunRecord | None) -> TrendChart | None:
-    """Layout of the trend chart: coverage on the left axis (0-100), test counts on the right."""
-    runs = list(history)
+def trend_chart(history: Sequence[RunSummary | RunRecord], current: RunRecord | None) -> TrendChart | None:
+    """Layout of the trend chart: coverage on the left axis (0-100), test counts on the right.
+
+    ``history`` is earlier runs, oldest first: lines of the trend index, or whole records (which are
+    summarised the same way); ``current`` is added as the last point when it is not among them.
+    """
+    runs = [r if isinstance(r, RunSummary) else RunSummary.of(r) for r in history]
     if current is not None and all(r.id != current.id for r in runs):
-        runs.append(current)
+        runs.append(RunSummary.of(current))
     if not runs:
         return None
     width, height, left, right, top, bottom = 760, 260, 48, 56, 16, 36
@@ -293,7 +298,7 @@ def trend_chart(history: Sequence[RunRecord], current: RunRecord | None) -> Tren
 
     points = []
     for i, r in enumerate(runs):
-        overall = r.coverage.overall if r.coverage else None
+        overall = r.coverage
         line = overall.line_percent if overall else None
         branch = overall.branch_percent if overall else None
         x = round(left + (step * i if len(runs) > 1 else plot_w / 2), 1)
