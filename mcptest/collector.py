@@ -292,16 +292,20 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
     Starting here rather than under ``coverage run`` keeps the tracer off pytest's and the plugins' own start-up.
     Workers are fresh interpreters, so each measures itself into ``<data file>.<suffix>`` and mcptest combines
-    the parts when the suite ends. A measured module that a plugin imported earlier is listed, so the run can say
-    that its import-time lines were not seen.
+    the parts when the suite ends; under ``coverage run``, ``mcptest.xdist_worker`` measures them from their
+    first line instead (see ``pytest_xdist_setupnodes``). A measured module that a plugin imported earlier is
+    listed, so the run can say that its import-time lines were not seen.
     """
     global _worker_coverage
     data_file = os.environ.get("MCPTEST_COV_DATA")
     worker = bool(os.environ.get("PYTEST_XDIST_WORKER"))
     if not data_file or _worker_coverage is not None:
         return
-    if not worker and os.environ.get("MCPTEST_COV_MODE") == "run":
+    run_mode = os.environ.get("MCPTEST_COV_MODE") == "run"
+    if not worker and run_mode:
         return  # the process already runs under `coverage run` (a plugin of the measured code loads early)
+    if worker and _measured_from_start():
+        return  # mcptest.xdist_worker measures this worker from its first line and saves the data at its end
     import coverage
 
     source = [s for s in os.environ.get("MCPTEST_COV_SOURCE", "").split(",") if s]
@@ -316,14 +320,49 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     if not worker:
         _core()  # read while measuring: the record names the core
     roots = tuple(_source_roots(source))
-    if roots and not worker:
-        _early_imports.extend(
-            sorted(
-                name
-                for name, module in list(sys.modules.items())
-                if (getattr(module, "__file__", None) or "").startswith(roots)
-            )
-        )
+    if not roots or (worker and not run_mode):
+        return  # a worker imports what the controller imported (and named) before it started coverage
+    early = sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if (getattr(module, "__file__", None) or "").startswith(roots)
+    )
+    if not worker:
+        _early_imports.extend(early)
+    elif early:
+        # a worker that mcptest did not start (a --tx with its own python=, a remote one) under `coverage run`:
+        # its plugin's import-time lines went unmeasured, which the parent must not pass as a lower number
+        _emit_from_worker({"event": "early_imports", "modules": early, "worker": os.environ["PYTEST_XDIST_WORKER"]})
+
+
+def _measured_from_start() -> bool:
+    """Whether ``mcptest.xdist_worker`` started this xdist worker: its measurement of the suite's data file runs."""
+    import coverage
+
+    cov = coverage.Coverage.current()
+    return cov is not None and cov.get_option("run:data_file") == os.environ.get("MCPTEST_COV_DATA")
+
+
+def _emit_from_worker(event: dict[str, Any]) -> None:
+    """One event line from an xdist worker, which has no collector stream: a short append to the events file."""
+    path = os.environ.get(_EVENTS)
+    if path:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(event) + "\n")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    """Under ``coverage run``, have execnet start each local xdist worker through ``mcptest.xdist_worker``.
+
+    Such a worker is measured from its first line, so the import-time lines of a measured package's pytest
+    plugin count in it as they do in the serial run. A spec with its own ``python=`` or a remote one is left as
+    given; such a worker starts coverage late and says what it missed (``early_imports`` with its id).
+    """
+    if os.environ.get("MCPTEST_COV_MODE") == "run" and os.environ.get("MCPTEST_COV_DATA"):
+        from mcptest import xdist_worker
+
+        xdist_worker.route(specs)
 
 
 @pytest.hookimpl(trylast=True)

@@ -29,16 +29,21 @@ def _cwd(path: Path) -> Iterator[None]:
 
 
 def combine(data_files: Sequence[Path], out: Path) -> Path:
-    """Merge several coverage data files (one per suite) into ``out``."""
+    """Merge several coverage data files (one per suite) into ``out``, which may be one of them (it keeps its data)."""
     from coverage import CoverageData
 
+    keep = out.exists() and any(path.resolve() == out.resolve() for path in data_files)
     parts = []
     for path in data_files:
-        if path.exists():
+        if path.exists() and not (keep and path.resolve() == out.resolve()):
             part = CoverageData(basename=str(path))
             part.read()
             parts.append(part)
     combined = CoverageData(basename=str(out))
+    if keep:
+        # a CoverageData erases its file on the first write unless it was read: the xdist controller's own data
+        # (data_file, combined with the workers' parts into itself) would be lost
+        combined.read()
     for part in parts:
         combined.update(part)
     combined.write()

@@ -112,6 +112,8 @@ class SuiteRun:
     conftest_error: pytest_output.Located | None = None
     root: Path | None = None  # the project root, to show the paths in pytest's messages relative to it
     mismatch: str | None = None  # pytest's exit status contradicts the outcomes it reported
+    #: xdist workers that started coverage after a plugin of the measured code was imported: (worker, modules).
+    unmeasured_workers: list[tuple[str, list[str]]] = field(default_factory=list)
 
     @property
     def unrun(self) -> int:
@@ -625,6 +627,14 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
             run.result.stopped = str(event["stopped"])
     elif kind == "coverage_saved":
         run.data_saved = True
+    elif kind == "early_imports" and event.get("worker"):
+        # under `coverage run`, from an xdist worker mcptest could not start measured (its own python=, remote)
+        names = [str(m) for m in event.get("modules") or []]
+        run.unmeasured_workers.append((str(event["worker"]), names))
+        run.result.problems.append(
+            f"xdist worker {event['worker']} was not measured from its start: measured module(s) {', '.join(names)} "
+            "were imported before coverage started in it (by a pytest plugin)"
+        )
     elif kind == "early_imports":
         modules = ", ".join(event.get("modules") or [])
         run.result.problems.append(
@@ -793,6 +803,7 @@ def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
         conftest_error=next((r.conftest_error for r in runs if r.conftest_error), None),
         mismatch=next((r.mismatch for r in runs if r.mismatch), None),
         root=first.root,
+        unmeasured_workers=[w for r in runs for w in r.unmeasured_workers],
     )
 
 
@@ -892,6 +903,17 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
                 required=0,
                 passed=not blocking,
                 rule="flaky.allow",
+            )
+        )
+    if run.unmeasured_workers:
+        workers = ", ".join(sorted({w for w, _ in run.unmeasured_workers}))
+        out.append(
+            verdict(
+                "threshold",
+                "line",
+                f": coverage cannot be gated: xdist worker(s) {workers} started measuring after a pytest plugin "
+                "of the measured code was imported, so what ran in them before was not measured; run without -n, "
+                "or let mcptest start the workers (a --tx popen spec without python=)",
             )
         )
     if r.budget is not None:

@@ -89,6 +89,14 @@ ROWS: tuple[Fault, ...] = (
         "tests/test_verdicts.py::test_pytest_exit_status_that_contradicts_the_outcomes_fails_loudly",
     ),
     Fault(
+        "xdist-worker-unmeasured-start",
+        "false-pass",
+        "`-n`/`--tx` workers of a suite under `coverage run` that mcptest could not start measured (own `python=`)",
+        2,
+        "each such worker named with the measured modules imported before its coverage started; coverage fails",
+        "tests/test_xdist_plugin_coverage.py::test_worker_started_with_its_own_python_fails_the_coverage_gate_and_says_why",
+    ),
+    Fault(
         "collect-syntax-error",
         "reason",
         "a syntax error in a test file",
