@@ -13,6 +13,11 @@ from whatsapp_mcp.backends.go_client import GoClient
 from whatsapp_mcp.backends.health import HealthMonitor
 from whatsapp_mcp.routing import Router
 
+# The live simulator fixtures (go_bridge, baileys_bridge, bridge_control, sim_logs) used by suites/integration and
+# suites/e2e. mcptest registers no pytest plugin on install, so the suites ask for it; pytest takes pytest_plugins
+# only from a conftest it loads at start-up, which this one is for every path under suites/.
+pytest_plugins = ["mcptest.sim.fixtures"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "req(*ids): requirement ids (FR-xxx) this test covers")

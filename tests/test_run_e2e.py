@@ -390,7 +390,9 @@ def test_coverage_mode_falls_back_to_coverage_run_for_measured_pytest_plugins(tm
     make_project(tmp_path)
     config = load_config(tmp_path / "mcptest.yaml")
     assert coverage_mode(config) == "plugin"
-    config.source = ["mcptest"]  # mcptest ships a pytest11 entry point (its simulator fixtures)
+    config.source = ["mcptest"]  # mcptest registers no pytest plugin on install
+    assert coverage_mode(config) == "plugin"
+    config.source = ["pytest_timeout"]  # an installed pytest11 plugin (a dependency of mcptest)
     assert coverage_mode(config) == "run"
 
 

@@ -16,7 +16,8 @@ from mcptest.sim.server import make_sim, serve
 
 
 def run_pytest(root: Path, source: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run pytest (the plugin loads through its entry point) on one test file written into ``root``."""
+    """Run pytest on one test file written into ``root``, whose conftest.py asks for the plugin (as documented)."""
+    (root / "conftest.py").write_text('pytest_plugins = ["mcptest.sim.fixtures"]\n')
     (root / "test_inner.py").write_text(textwrap.dedent(source))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "test_inner.py"],

@@ -1,4 +1,4 @@
-"""The built wheel carries everything a user needs: templates, the schema, the entry points."""
+"""The built wheel carries what a user needs (templates, the schema, py.typed, the script) and nothing else."""
 
 from __future__ import annotations
 
@@ -28,13 +28,34 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_ships_templates_schema_and_entry_points(wheel: Path) -> None:
+def test_wheel_ships_templates_schema_py_typed_and_the_console_script(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "mcptest/schema/run-record.schema.json" in names
     assert {"mcptest/templates/index.html", "mcptest/templates/style.css", "mcptest/templates/summary.md"} <= names
+    assert "mcptest/py.typed" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "mcptest = mcptest.__main__:main" in text and "mcptest_bridges = mcptest.sim.fixtures" in text
+    assert text.split() == ["[console_scripts]", "mcptest", "=", "mcptest.__main__:main"]  # no pytest11 plugin
+
+
+def test_wheel_top_level_names_are_mcptest_and_its_dist_info_only(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names}
+    (dist_info,) = top - {"mcptest"}
+    assert dist_info.startswith("mcptest-") and dist_info.endswith(".dist-info"), top
+    assert not any(name.startswith(("whatsapp_mcp/", "suites/", "tests/", "bench/")) for name in names)
+    assert "mcptest/sim/mock.py" in names and "mcptest/sim/fixtures.py" in names  # the simulators are the tool's
+
+
+def test_wheel_requires_requests_mock_only_for_the_sim_extra(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    lines = metadata.splitlines()
+    requires = [line.removeprefix("Requires-Dist: ") for line in lines if line.startswith("Requires-Dist:")]
+    mock = [r for r in requires if r.startswith("requests-mock")]
+    assert mock and all("extra ==" in r for r in mock), requires
+    assert any(r.startswith("requests-mock") and "extra == 'sim'" in r for r in requires), requires
+    assert "Provides-Extra: sim" in lines
 
 
 def test_installed_wheel_runs_and_renders_reports_outside_the_repo(wheel: Path, tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
-"""pytest fixtures for the bridge simulators, registered as a pytest plugin (entry point ``mcptest_bridges``).
+"""pytest fixtures for the bridge simulators: a pytest plugin that a test suite asks for.
 
-Importing this module must stay cheap and side-effect free: it is loaded by every pytest run in an
-environment where mcptest is installed. Everything heavy is imported inside the fixtures.
+mcptest registers no pytest plugin on install; a suite that uses these fixtures loads this module itself,
+with ``pytest_plugins = ["mcptest.sim.fixtures"]`` in its top-level conftest.py or ``-p mcptest.sim.fixtures``
+(see docs/simulators.md). Importing it stays cheap and side-effect free: everything heavy is imported inside
+the fixtures.
 
 Fixtures:
 

@@ -1,4 +1,8 @@
-"""requests-mock transport for the bridge simulators: latency moves a fake clock, faults raise errors."""
+"""requests-mock transport for the bridge simulators: latency moves a fake clock, faults raise errors.
+
+requests-mock is an optional dependency (the ``sim`` extra): it is imported when a transport is installed, not
+when this module is, and a missing one is a ``ModuleNotFoundError`` that says ``pip install mcptest[sim]``.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,34 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
-import requests_mock
 
 from mcptest.sim.behaviour import BaileysBridgeSim, BridgeSim, FakeClock, GoBridgeSim
 
 GO_URL = "http://127.0.0.1:8080"
 BAILEYS_URL = "http://127.0.0.1:8081"
+
+if TYPE_CHECKING:
+    import requests_mock
+
+
+def requests_mock_module() -> ModuleType:
+    """The ``requests_mock`` module, or a ``ModuleNotFoundError`` naming the extra that installs it."""
+    try:
+        import requests_mock
+    except ModuleNotFoundError as exc:
+        if exc.name != "requests_mock":
+            raise
+        raise ModuleNotFoundError(
+            "the requests-mock transport of the bridge simulators needs requests-mock, which is not installed: "
+            "pip install mcptest[sim]",
+            name="requests_mock",
+        ) from None
+    return requests_mock
 
 
 def read_timeout(timeout: Any) -> float | None:
@@ -42,7 +64,7 @@ class MockTransport:
 
     def install(self, mocker: requests_mock.Mocker) -> MockTransport:
         pattern = re.compile("^" + re.escape(self.base_url) + r"(?:[/?#].*)?$")
-        mocker.register_uri(requests_mock.ANY, pattern, content=self._answer)
+        mocker.register_uri(requests_mock_module().ANY, pattern, content=self._answer)
         return self
 
     def _answer(self, request: Any, context: Any) -> bytes:
@@ -106,7 +128,7 @@ def install_bridges(
 @contextmanager
 def mock_bridges(clock: FakeClock | None = None) -> Iterator[MockBridges]:
     """Context manager for a test: both bridges mocked; any other URL raises requests-mock's NoMockAddress."""
-    with requests_mock.Mocker() as mocker:
+    with requests_mock_module().Mocker() as mocker:
         bridges = install_bridges(mocker, clock)
         try:
             yield bridges
