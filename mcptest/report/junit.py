@@ -1,8 +1,14 @@
 """JUnit XML (the xunit2 flavour read by Jenkins and GitLab), built with xml.etree.
 
 One ``testsuite`` per suite. A suite the bridge preflight stopped gets a failing ``preflight``
-testcase, bridge probes and coverage gates get testsuites of their own, so a CI that only reads
-JUnit still sees why the run failed.
+testcase, bridge probes and coverage gates get testsuites of their own (``mcptest.bridges``,
+``mcptest.gates``, counted apart from the tests), so a CI that only reads JUnit still sees why the run
+failed. The document is valid against the xunit2 schema pytest validates its own output with
+(``tests/schemas/junit-10.xsd``): a ``testcase`` has no ``file``/``line`` and ``testsuites`` no ``skipped``,
+as in ``pytest --junit-xml`` with ``junit_family = xunit2``.
+
+A flaky test (its attempts did not all end the same way) that failed the run is a ``failure`` whose message
+lists its attempts; one that ``flaky.allow`` accepted is a pass with its attempts in ``system-out``.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mcptest.model import BridgeProbe, RunRecord, SuiteResult, TestCase, Verdict
 from mcptest.textsafe import clean as clean_text
@@ -46,18 +52,23 @@ def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) 
     return el
 
 
-def _testcase(parent: ET.Element, test: TestCase) -> None:
-    case = _el(
-        parent,
-        "testcase",
-        classname=classname(test),
-        name=test.name,
-        file=test.file,
-        line=test.line,
-        time=_secs(test.duration),
-    )
+def _attempts(test: TestCase) -> list[str]:
+    return [
+        f"attempt {i}: {a.outcome} in {a.duration:.3f}s" + (f": {a.message}" if a.message else "")
+        for i, a in enumerate(test.attempts, start=1)
+    ]
+
+
+def _testcase(parent: ET.Element, test: TestCase, *, flaky_fails: bool = False) -> None:
+    # xunit2 (pytest's default family) has no file/line attributes on testcase: pytest leaves them out too
+    case = _el(parent, "testcase", classname=classname(test), name=test.name, time=_secs(test.duration))
     message = test.message or ""
     detail = test.longrepr or test.message
+    if test.flaky and flaky_fails:
+        order = ", then ".join(a.outcome for a in test.attempts) or "outcomes differ between attempts"
+        text = "\n".join(_attempts(test)) + (f"\n\n{detail}" if detail else "")
+        _el(case, "failure", text, message=f"flaky ({order}), not allowed by flaky.allow", type="flaky")
+        return
     if test.outcome == "failed":
         _el(case, "failure", detail, message=message or "failed", type="failure")
     elif test.outcome == "error":
@@ -67,11 +78,8 @@ def _testcase(parent: ET.Element, test: TestCase) -> None:
     elif test.outcome == "xfailed":
         _el(case, "skipped", detail, message=message or "expected failure", type="pytest.xfail")
     if test.flaky or len(test.attempts) > 1:
-        lines = [
-            f"attempt {i}: {a.outcome} in {a.duration:.3f}s" + (f": {a.message}" if a.message else "")
-            for i, a in enumerate(test.attempts, start=1)
-        ]
-        _el(case, "system-out", ("flaky: " if test.flaky else "") + "\n".join(lines))
+        label = "flaky, allowed by flaky.allow:\n" if test.flaky else ""
+        _el(case, "system-out", label + "\n".join(_attempts(test)))
 
 
 def _suite(
@@ -97,19 +105,26 @@ def _suite(
     )
 
 
-def _suite_element(root: ET.Element, suite: SuiteResult) -> None:
-    c = suite.counts
+def _flaky_failing(suite: SuiteResult, verdicts: Sequence[Verdict]) -> set[str]:
+    """Node ids of the suite's flaky tests that failed the run, from the suite's ``flaky`` verdict.
+
+    A passing verdict means ``flaky.allow`` accepted every one. A failing verdict names the tests it blocked on
+    when only some were allowed; when that list was cut, or there is no verdict, every flaky test counts as
+    failing (fail closed).
+    """
+    flaky = [t.nodeid for t in suite.tests if t.flaky]
+    verdict = next((v for v in verdicts if v.kind == "flaky" and v.target == f"suite:{suite.name}"), None)
+    if verdict is not None and verdict.passed:
+        return set()
+    if verdict is None or verdict.actual is None or int(verdict.actual) >= len(flaky):
+        return set(flaky)
+    named = {n for n in flaky if n in (verdict.message or "")}
+    return named if len(named) == int(verdict.actual) else set(flaky)
+
+
+def _suite_element(root: ET.Element, suite: SuiteResult, verdicts: Sequence[Verdict] = ()) -> None:
     preflight = suite.status == "not-run" and bool(suite.problems)
-    el = _suite(
-        root,
-        suite.name,
-        c.total + preflight,
-        c.failed + preflight,
-        c.error,
-        c.skipped + c.xfailed,
-        suite.duration,
-        suite.started_at,
-    )
+    el = _suite(root, suite.name, 0, 0, 0, 0, suite.duration, suite.started_at)
     if preflight:
         case = _el(el, "testcase", classname=f"mcptest.{suite.name}", name="preflight", time="0.000")
         _el(
@@ -119,8 +134,14 @@ def _suite_element(root: ET.Element, suite: SuiteResult) -> None:
             message="suite not run: " + "; ".join(suite.problems),
             type="preflight",
         )
+    failing = _flaky_failing(suite, verdicts) if any(t.flaky for t in suite.tests) else set()
     for test in suite.tests:
-        _testcase(el, test)
+        _testcase(el, test, flaky_fails=test.nodeid in failing)
+    # counted from the testcases written, so the attributes always agree with the body
+    cases = el.findall("testcase")
+    for key, tag in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
+        el.set(key, str(sum(c.find(tag) is not None for c in cases)))
+    el.set("tests", str(len(cases)))
 
 
 def _bridges_element(root: ET.Element, probes: Iterable[BridgeProbe], timestamp: str | None) -> None:
@@ -185,13 +206,14 @@ def render_junit(record: RunRecord) -> str:
     """The JUnit XML document (UTF-8, with declaration) for the whole run."""
     root = ET.Element("testsuites", {"name": f"mcptest {clean(record.selection.suite, multiline=False)}"})
     for suite in record.suites:
-        _suite_element(root, suite)
+        _suite_element(root, suite, record.verdicts)
     if record.bridges:
         _bridges_element(root, record.bridges, record.started_at)
     partial = record.partial_note()
     if record.verdicts or partial:
         _gates_element(root, record.verdicts, record.started_at, partial)
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    # xunit2's testsuites carries no "skipped" (each testsuite does)
+    totals = {"tests": 0, "failures": 0, "errors": 0}
     for el in root:
         for key in totals:
             totals[key] += int(el.get(key, "0"))
