@@ -157,6 +157,21 @@ def run(
             min=0,
         ),
     ] = 0.0,
+    show_missing: Annotated[
+        bool, typer.Option("--show-missing", help="Show the Missing lines and branches of every file, as coverage.py.")
+    ] = False,
+    skip_covered: Annotated[
+        bool, typer.Option("--skip-covered", help="Leave fully covered files out of the file table.")
+    ] = False,
+    durations: Annotated[
+        int, typer.Option("--durations", help="Show the N slowest tests (0: none).", metavar="N", min=0)
+    ] = 5,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every failure and every file, not only the first ones.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the failures, the reasons and the headline.")
+    ] = False,
     config_path: ConfigOpt = None,
 ) -> None:
     """Run a suite under coverage, apply the gates, store the record, exit with a documented code.
@@ -180,6 +195,8 @@ def run(
     """
     from mcptest.runner import RunOptions, execute
 
+    if verbose and quiet:
+        raise UsageError("-q and -v contradict each other: give one of them")
     config = _load(config_path)
     options = RunOptions(
         suite=suite,
@@ -205,8 +222,18 @@ def run(
         )
     finally:
         progress.close()
+    from mcptest import console_report  # imported while the tests ran (_import_report)
+
     out = _console()
-    _print_record(out, record)
+    console_report.print_record(
+        out,
+        record,
+        slowest=durations,
+        verbosity=1 if verbose else -1 if quiet else 0,
+        show_missing=show_missing,
+        skip_covered=skip_covered,
+        logs=_suite_logs(config, record),
+    )
     if record.exit_code == exitcodes.INTERRUPTED:
         _say_interrupted(config, record)
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
@@ -334,10 +361,18 @@ class _Progress:
             self.progress.stop()
 
 
-def _print_record(out: Console, record: RunRecord) -> None:
-    from mcptest import console_report
-
-    console_report.print_record(out, record)
+def _suite_logs(config: Config, record: RunRecord) -> dict[str, list[str]]:
+    """The full pytest log of each suite of ``record`` (one per attempt with --repeat), where it exists."""
+    logs: dict[str, list[str]] = {}
+    folder = config.report_dir / "logs"
+    for suite in record.suites:
+        single = folder / f"{record.id}-{suite.name}.log"
+        found = [single] if single.is_file() else []
+        while not single.is_file() and (attempt := folder / f"{record.id}-{suite.name}-{len(found) + 1}.log").is_file():
+            found.append(attempt)
+        if found:
+            logs[suite.name] = [str(path) for path in found]
+    return logs
 
 
 def _warn(warnings: list[str]) -> None:

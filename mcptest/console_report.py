@@ -8,19 +8,34 @@ still change the markup that follows it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from mcptest import exitcodes
 from mcptest.gate import pct
-from mcptest.model import RunRecord, Totals, Verdict
+from mcptest.model import FileCoverage, RunRecord, TestCase, Totals, Verdict
 from mcptest.textsafe import clean
 
 #: Above this many files, the file table shows only files with a verdict that failed or a delta.
 MAX_FILE_ROWS = 60
+#: Failed and errored tests in the short test summary without ``-v`` (``-v`` lists every one).
+MAX_FAILURES = 10
+#: Lines of a failure's comparison (the ``E`` lines of its traceback) shown per test; ``-v``: more.
+MAX_E_LINES = 8
+MAX_E_LINES_VERBOSE = 60
+#: A failure message longer than this is cut, with an ellipsis and the count of what was left out.
+MAX_MESSAGE = 300
+#: A folded column (file names, node ids, missing lines) is never squeezed below this many cells
+#: before less important columns are dropped.
+FOLD_MIN = 24
+#: Gates counted in the headline: coverage thresholds, max_drop and budgets (tests are counted apart).
+GATE_KINDS = ("threshold", "max_drop", "budget")
 
 #: Stands for a field while a markup template is parsed (a private-use character, never in a template).
 _FIELD = "\ue000"
@@ -86,19 +101,134 @@ def _cells(totals: Totals) -> list[str]:
     return [lines, pct(totals.line_percent), branches, pct(totals.branch_percent)]
 
 
-def _coverage_table(title: str | Text, leading: list[str], has_delta: bool) -> Table:
-    """A table of coverage numbers: the leading columns, the numbers, the gate, deltas when there is a baseline."""
-    table = Table(title=title, title_justify="left")
-    for i, name in enumerate(leading):
-        table.add_column(name, justify="left" if i == 0 else "right")
-    for name in ("Lines", "Line %", "Branches", "Branch %"):
-        table.add_column(name, justify="right")
-    table.add_column("Required", justify="left")
-    if has_delta:
-        table.add_column("Δ line", justify="right")
-        table.add_column("Δ branch", justify="right")
-    table.add_column("Result", justify="center")
+def missing_text(file: FileCoverage) -> str:
+    """What coverage.py's ``term-missing`` shows for a file: ``12-15, 20, 22->24, 30->exit``.
+
+    A range runs over consecutive *statements* that did not run (lines between them that are not
+    statements do not break it). A missing arc is listed only when neither of its lines is itself
+    missing: a line that never ran is not also a branch not taken.
+    """
+    missing = set(file.missing_lines)
+    statements = sorted(missing | set(file.executed_lines))
+    items: list[tuple[int, str]] = []
+    first = last = None
+    for line in statements:
+        if line in missing:
+            first = line if first is None else first
+            last = line
+            continue
+        if first is not None:
+            items.append((first, str(first) if first == last else f"{first}-{last}"))
+            first = None
+    if first is not None:
+        items.append((first, str(first) if first == last else f"{first}-{last}"))
+    for arc in file.missing_branches:
+        source, _, target = arc.partition("->")
+        try:
+            a, b = int(source), int(target)
+        except ValueError:  # not an arc mcptest writes: shown as it is, at the end
+            items.append((1 << 62, clean(arc)))
+            continue
+        if a in missing or b in missing:
+            continue
+        items.append((a, f"{a}->{b if b > 0 else 'exit'}"))
+    items.sort(key=lambda item: item[0])
+    return ", ".join(text for _, text in items)
+
+
+def _fully_covered(file: FileCoverage) -> bool:
+    t = file.totals
+    return t.covered_lines == t.statements and t.covered_branches == t.branches
+
+
+Justify = Literal["left", "center", "right"]
+
+
+@dataclass
+class _Column:
+    """A column of a table that must fit the console: ``drop`` > 0 columns go first (highest first)."""
+
+    name: str
+    justify: Justify = "right"
+    drop: int = 0
+    fold: bool = False
+
+
+def _cell(value: RenderableType) -> Text:
+    if isinstance(value, Text):
+        return value
+    return Text.from_markup(str(value), emoji=False)
+
+
+def fit_table(
+    title: str | Text,
+    columns: Sequence[_Column],
+    rows: Sequence[Sequence[RenderableType]],
+    width: int,
+    *,
+    sections: Sequence[int] = (),
+    caption: str | None = None,
+) -> Table:
+    """A table that fits ``width`` cells without cutting a file name or node id.
+
+    The columns marked ``fold`` (names, missing lines) wrap instead of being cut with an ellipsis, down to
+    FOLD_MIN cells; when the table is still wider than the console, the columns with the highest ``drop``
+    are left out first (the caption names them), then the cell padding goes. ``sections``: rows that end
+    a section.
+    """
+    cells = [[_cell(v) for v in row] for row in rows]
+
+    def natural(i: int) -> int:
+        widths = [cell_len(columns[i].name)]
+        for row in cells:
+            widths += [cell_len(line) for line in row[i].plain.splitlines() or [""]]
+        return max(widths)
+
+    keep = list(range(len(columns)))
+    wanted = {i: natural(i) for i in keep}
+
+    def needed(padding: int) -> int:
+        total = sum(min(wanted[i], FOLD_MIN) if columns[i].fold else wanted[i] for i in keep)
+        return total + (1 + 2 * padding) * len(keep) + 1  # padding each side, a border between and around
+
+    dropped = []
+    for i in sorted((i for i in keep if columns[i].drop), key=lambda i: -columns[i].drop):
+        if needed(1) <= width:
+            break
+        keep.remove(i)
+        dropped.append(columns[i].name)
+    notes = [caption] if caption else []
+    if dropped:
+        notes.append(f"not shown at this width: {', '.join(dropped)} (a wider terminal or the HTML report has them)")
+    padding = 1 if needed(1) <= width else 0
+    table = Table(title=title, title_justify="left", caption="; ".join(notes) or None, padding=(0, padding))
+    table.caption_justify = "left"
+    for i in keep:
+        col = columns[i]
+        if col.fold:
+            table.add_column(col.name, justify=col.justify, overflow="fold", min_width=min(wanted[i], FOLD_MIN))
+        else:
+            table.add_column(col.name, justify=col.justify, no_wrap=True)
+    for n, row in enumerate(cells):
+        table.add_row(*(row[i] for i in keep), end_section=n in sections)
     return table
+
+
+def _coverage_columns(leading: Sequence[_Column], has_delta: bool, missing: bool) -> list[_Column]:
+    """The columns of a coverage table; at a narrow console the counts go first, then Required, then deltas."""
+    cols = [
+        *leading,
+        _Column("Lines", drop=5),
+        _Column("Line %"),
+        _Column("Branches", drop=4),
+        _Column("Branch %"),
+        _Column("Required", "left", drop=3),
+    ]
+    if has_delta:
+        cols += [_Column("Δ line", drop=1), _Column("Δ branch", drop=2)]
+    if missing:
+        cols.append(_Column("Missing", "left", fold=True))
+    return [*cols, _Column("Result", "center")]
 
 
 def _row(
@@ -107,10 +237,23 @@ def _row(
     row: list[RenderableType] = [*leading, *_cells(totals), _required(verdicts)]
     if has_delta:
         row += [_delta(totals.delta_line), _delta(totals.delta_branch)]
-    return [*row, _result(verdicts)]
+    return row
 
 
-def coverage_tables(record: RunRecord) -> list[Table]:
+def coverage_tables(
+    record: RunRecord,
+    *,
+    width: int = 120,
+    show_missing: bool = False,
+    skip_covered: bool = False,
+    all_files: bool = False,
+) -> list[Table]:
+    """The per-file and per-module tables.
+
+    ``Missing`` (coverage.py's term-missing) is shown for the files that fail a gate, or for every file
+    with ``show_missing``; ``skip_covered`` leaves out fully covered files (coverage.py's
+    ``--skip-covered``), ``all_files`` turns off the MAX_FILE_ROWS cut.
+    """
     cov = record.coverage
     if cov is None:
         return []
@@ -120,105 +263,228 @@ def coverage_tables(record: RunRecord) -> list[Table]:
     has_delta = cov.baseline_id is not None
     tables = []
 
+    def failing(f: FileCoverage) -> bool:
+        return any(not v.passed for v in by_target.get(f"file:{f.path}", []))
+
     files = cov.files
-    hidden = 0
-    if len(files) > MAX_FILE_ROWS:
-        keep = [
-            f
-            for f in files
-            if any(not v.passed for v in by_target.get(f"file:{f.path}", []))
-            or (f.totals.delta_line or 0) < 0
-            or (f.totals.delta_branch or 0) < 0
-        ]
-        hidden = len(files) - len(keep)
+    notes = []
+    if skip_covered:
+        kept = [f for f in files if not _fully_covered(f)]
+        if len(kept) < len(files):
+            notes.append(f"{len(files) - len(kept)} files skipped due to complete coverage")
+        files = kept
+    if len(files) > MAX_FILE_ROWS and not all_files:
+        keep = [f for f in files if failing(f) or (f.totals.delta_line or 0) < 0 or (f.totals.delta_branch or 0) < 0]
+        notes.append(
+            f"{len(files) - len(keep)} more files pass every gate and did not drop; -v or the HTML report lists all"
+        )
         files = keep
+    with_missing = show_missing or any(failing(f) for f in files)
     title = markup("Coverage per file (against baseline {})", cov.baseline_id) if has_delta else "Coverage per file"
-    table = _coverage_table(title, ["File"], has_delta)
+    rows: list[list[RenderableType]] = []
     for f in files:
         verdicts = by_target.get(f"file:{f.path}", [])
-        table.add_row(*_row([plain(f.path)], f.totals, verdicts, has_delta))
+        row = _row([plain(f.path)], f.totals, verdicts, has_delta)
+        if with_missing:
+            row.append(Text(missing_text(f)) if show_missing or failing(f) else Text(""))
+        rows.append([*row, _result(verdicts)])
     overall = by_target.get("overall", [])
-    table.add_row(*_row(["[bold]TOTAL[/bold]"], cov.overall, overall, has_delta), end_section=True)
-    if hidden:
-        table.caption = f"{hidden} more files pass every gate and did not drop; the HTML report lists all"
-    tables.append(table)
+    total = _row(["[bold]TOTAL[/bold]"], cov.overall, overall, has_delta)
+    rows.append([*total, *([""] if with_missing else []), _result(overall)])
+    columns = _coverage_columns([_Column("File", "left", fold=True)], has_delta, with_missing)
+    caption = "; ".join(notes) or None
+    tables.append(fit_table(title, columns, rows, width, sections=[len(rows) - 1], caption=caption))
 
     if cov.modules:
-        mt = _coverage_table("Coverage per module", ["Module", "Files"], has_delta)
+        rows = []
         for m in cov.modules:
             verdicts = by_target.get(f"module:{m.name}", [])
-            mt.add_row(*_row([plain(m.name), str(len(m.files))], m.totals, verdicts, has_delta))
-        tables.append(mt)
+            rows.append([*_row([plain(m.name), str(len(m.files))], m.totals, verdicts, has_delta), _result(verdicts)])
+        leading = [_Column("Module", "left", fold=True), _Column("Files", drop=6)]
+        tables.append(fit_table("Coverage per module", _coverage_columns(leading, has_delta, False), rows, width))
     return tables
 
 
-def tests_table(record: RunRecord) -> Table:
-    table = Table(title="Tests", title_justify="left")
-    for col in (
-        "Suite",
-        "Status",
-        "Passed",
-        "Failed",
-        "Errors",
-        "Flaky",
-        "Skipped",
-        "xfail",
-        "xpass",
-        "Time",
-        "Budget",
-    ):
-        table.add_column(col, justify="left" if col in ("Suite", "Status") else "right")
+def tests_table(record: RunRecord, *, width: int = 120) -> Table:
+    total = record.counts
+    # at a narrow console, outcome columns that are 0 in every suite go first, then Budget
+    optional = {"xpass": total.xpassed, "xfail": total.xfailed, "Flaky": total.flaky, "Skipped": total.skipped}
+    optional |= {"Errors": total.error}
+    names = ("Passed", "Failed", "Errors", "Flaky", "Skipped", "xfail", "xpass", "Time", "Budget")
+    order = {name: n for n, name in enumerate(optional, 2) if not optional[name]}
+    columns = [_Column("Suite", "left", fold=True), _Column("Status", "left")]
+    columns += [_Column(n, drop=1 if n == "Budget" else order.get(n, 0)) for n in names]
+    rows: list[list[RenderableType]] = []
     for s in record.suites:
         c = s.counts
         colour = {"passing": "green", "failing": "red"}.get(s.status, "yellow")
-        table.add_row(
-            plain(s.name),
-            f"[{colour}]{s.status}[/{colour}]",
-            str(c.passed),
-            str(c.failed),
-            str(c.error),
-            f"[yellow]{c.flaky}[/yellow]" if c.flaky else "0",
-            str(c.skipped),
-            str(c.xfailed),
-            str(c.xpassed),
-            f"{s.duration:.1f}s",
-            f"{s.budget:g}s" if s.budget else "-",
+        rows.append(
+            [
+                plain(s.name),
+                f"[{colour}]{s.status}[/{colour}]",
+                str(c.passed),
+                str(c.failed),
+                str(c.error),
+                f"[yellow]{c.flaky}[/yellow]" if c.flaky else "0",
+                str(c.skipped),
+                str(c.xfailed),
+                str(c.xpassed),
+                f"{s.duration:.1f}s",
+                f"{s.budget:g}s" if s.budget else "-",
+            ]
         )
-    return table
+    return fit_table("Tests", columns, rows, width)
 
 
-def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
-    """Coverage tables, the test summary, slowest tests, every failing reason and the exit code."""
-    if record.bridges:
-        bt = Table(title="Bridges", title_justify="left")
-        for col in ("Bridge", "URL", "Status", "HTTP", "Time", "Reason"):
-            bt.add_column(col)
-        for p in record.bridges:
-            colour = "green" if p.status in p.accepted else "red"
-            bt.add_row(
-                plain(p.name),
-                plain(p.url),
-                plain(p.status, style=colour),
-                str(p.http_status or "-"),
-                f"{p.response_time_ms:.0f} ms" if p.response_time_ms is not None else "-",
-                plain(p.reason),
-            )
-        out.print(bt)
-    for table in coverage_tables(record):
-        out.print(table)
-    out.print(tests_table(record))
-    tests = sorted(record.all_tests(), key=lambda t: t.duration, reverse=True)[:slowest]
-    if tests:
-        slow = ", ".join("{} {}s" for _ in tests)
-        out.print(markup("Slowest tests: " + slow, *(v for t in tests for v in (t.nodeid, f"{t.duration:.2f}"))))
-    for t in record.all_tests():
-        if t.flaky:
-            runs = ", ".join(a.outcome for a in t.attempts)
-            out.print(markup("[yellow]flaky: {} ({})[/yellow]", t.nodeid, runs), soft_wrap=True)
-            for i, a in enumerate(t.attempts, 1):
-                if a.message:
-                    first = clean(a.message, multiline=True).splitlines() or [""]
-                    out.print(markup("    attempt {}: {}", i, first[0][:200]), soft_wrap=True)
+def slowest_table(record: RunRecord, count: int, *, width: int = 120) -> Table | None:
+    """The ``count`` slowest tests, as pytest's ``--durations`` lists them; tests under 0.005 s are left out."""
+    if count <= 0:
+        return None
+    timed = [t for t in record.all_tests() if t.duration >= 0.005]  # shown as 0.00s: not worth a row
+    tests = sorted(timed, key=lambda t: t.duration, reverse=True)[:count]
+    if not tests:
+        return None
+    columns = [_Column("Time"), _Column("Suite", "left", drop=1), _Column("Test", "left", fold=True)]
+    rows: list[list[RenderableType]] = [[f"{t.duration:.2f}s", plain(t.suite), plain(t.nodeid)] for t in tests]
+    return fit_table(f"Slowest {len(tests)} tests", columns, rows, width)
+
+
+def _first_line(text: str | None) -> str:
+    lines = clean(text or "", multiline=True).splitlines()
+    line = next((x.strip() for x in lines if x.strip()), "")
+    if len(line) > MAX_MESSAGE:
+        cut = line.rfind(" ", 0, MAX_MESSAGE)
+        cut = cut if cut > MAX_MESSAGE // 2 else MAX_MESSAGE
+        line = f"{line[:cut]}… ({len(line) - cut} more characters)"
+    return line
+
+
+def comparison_lines(test: TestCase, limit: int = MAX_E_LINES) -> list[str]:
+    """The ``E`` lines of a failure's traceback (pytest's assertion comparison), without the message line.
+
+    At most ``limit`` lines; when more were there, the last one says how many were left out.
+    """
+    lines = clean(test.longrepr or "", multiline=True).splitlines()
+    found = [line.rstrip() for line in lines if line.startswith("E ") or line == "E"]
+    message = _first_line(test.message)
+    if found and message and found[0][1:].strip() == message:
+        found = found[1:]
+    if len(found) > limit:
+        left = len(found) - (limit - 1)
+        found = [*found[: limit - 1], f"E   ... ({left} more lines in the full log)"]
+    return found
+
+
+def _attempts(test: TestCase) -> str:
+    return ", ".join(a.outcome for a in test.attempts)
+
+
+def print_failures(
+    out: Console, record: RunRecord, *, verbose: bool = False, logs: Mapping[str, Sequence[str]] | None = None
+) -> None:
+    """pytest's "short test summary info": each failed, errored or flaky test with its message and
+    comparison (the first MAX_FAILURES without ``verbose``), then the full log of every suite that failed."""
+    bad = [t for t in record.all_tests() if t.outcome in ("failed", "error")]
+    flaky = [t for t in record.all_tests() if t.flaky or t.outcome == "flaky"]
+    failed_suites = [s for s in record.suites if s.status in ("failing", "incomplete")]
+    if not bad and not flaky and not failed_suites:
+        return
+    if bad or flaky:
+        out.rule("short test summary info", characters="=")
+    shown = bad if verbose else bad[:MAX_FAILURES]
+    limit = MAX_E_LINES_VERBOSE if verbose else MAX_E_LINES
+    for t in shown:
+        label = "FAILED" if t.outcome == "failed" else "ERROR"
+        message = _first_line(t.message)
+        if message:
+            out.print(markup(f"[red]{label}[/red] {{}} - {{}}", t.nodeid, message), soft_wrap=True)
+        else:
+            out.print(markup(f"[red]{label}[/red] {{}}", t.nodeid), soft_wrap=True)
+        for line in comparison_lines(t, limit):
+            out.print(markup("    {}", line), soft_wrap=True)
+    if len(shown) < len(bad):
+        out.print(
+            f"... and {len(bad) - len(shown)} more failed or errored tests (mcptest run -v lists every one; "
+            "so do the record and the HTML report)"
+        )
+    for t in flaky:
+        out.print(markup("[yellow]flaky: {}[/yellow] - attempts: {}", t.nodeid, _attempts(t)), soft_wrap=True)
+        for i, a in enumerate(t.attempts, 1):
+            why = _first_line(a.message)
+            text = f"{a.outcome} in {a.duration:.2f}s" + (f": {why}" if why else "")
+            out.print(markup("    attempt {}: {}", i, text), soft_wrap=True)
+    for s in failed_suites:
+        for path in (logs or {}).get(s.name, []):
+            out.print(markup("Full log of suite {}: {}", s.name, path), soft_wrap=True)
+
+
+def headline(record: RunRecord) -> Text:
+    """The last line: tests by outcome, line and branch totals, gates met and missed, the exit code."""
+    c = record.counts
+    parts = [
+        f"{n} {label}"
+        for n, label in (
+            (c.failed, "failed"),
+            (c.error, "errors" if c.error != 1 else "error"),
+            (c.flaky, "flaky"),
+            (c.passed, "passed"),
+            (c.skipped, "skipped"),
+            (c.xfailed, "xfailed"),
+            (c.xpassed, "xpassed"),
+        )
+        if n
+    ] or ["no tests ran"]
+    fields = [", ".join(parts)]
+    cov = record.coverage
+    if cov is not None:
+        o = cov.overall
+        fields.append(f"lines {o.covered_lines}/{o.statements} {pct(o.line_percent)}")
+        if cov.branch:
+            fields.append(f"branches {o.covered_branches}/{o.branches} {pct(o.branch_percent)}")
+    gates = [v for v in record.verdicts if v.kind in GATE_KINDS]
+    if gates:
+        met = sum(v.passed for v in gates)
+        fields.append(f"gates {met} met, {len(gates) - met} missed")
+    name = exitcodes.name(record.exit_code)
+    state = "" if record.complete else " (incomplete)"
+    colour = "green" if record.exit_code == exitcodes.OK else "red"
+    exit_text = f"exit {record.exit_code} ({{}}){state}"
+    return markup(
+        f"[bold {colour}]{{}} · {exit_text}[/bold {colour}] in {record.duration:.1f}s · run {{}}",
+        " · ".join(fields),
+        name,
+        record.id,
+    )
+
+
+def print_record(
+    out: Console,
+    record: RunRecord,
+    *,
+    slowest: int = 5,
+    verbosity: int = 0,
+    show_missing: bool = False,
+    skip_covered: bool = False,
+    logs: Mapping[str, Sequence[str]] | None = None,
+) -> None:
+    """Bridges, coverage tables, the test summary, slowest tests, failures, every reason, one headline.
+
+    ``verbosity`` -1 (``-q``) keeps the failures, the reasons and the headline; 1 (``-v``) lists every
+    failure and every file. ``logs``: the full log files of each suite, by suite name.
+    """
+    width = out.width
+    if verbosity >= 0:
+        if record.bridges:
+            _print_bridges(out, record, width)
+        for table in coverage_tables(
+            record, width=width, show_missing=show_missing, skip_covered=skip_covered, all_files=verbosity > 0
+        ):
+            out.print(table)
+        out.print(tests_table(record, width=width))
+        slow = slowest_table(record, slowest, width=width)
+        if slow is not None:
+            out.print(slow)
+    print_failures(out, record, verbose=verbosity > 0, logs=logs)
     for s in record.suites:
         for problem in s.problems:
             out.print(markup("[yellow]suite {}: {}[/yellow]", s.name, problem), soft_wrap=True)
@@ -228,7 +494,29 @@ def print_record(out: Console, record: RunRecord, *, slowest: int = 5) -> None:
         out.print("[bold red]Failed:[/bold red]")
         for reason in record.reasons:
             out.print(markup("  [red]✗[/red] {}", reason), soft_wrap=True)
-    name, _ = exitcodes.DESCRIPTIONS.get(record.exit_code, (f"exit-{record.exit_code}", ""))
-    state = "complete" if record.complete else "INCOMPLETE"
-    colour = "green" if record.exit_code == exitcodes.OK else "red"
-    out.print(markup(f"Run {{}} ({state}): [{colour}]exit {record.exit_code} ({{}})[/{colour}]", record.id, name))
+    out.print(headline(record), soft_wrap=True)
+
+
+def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
+    columns = [
+        _Column("Bridge", "left"),
+        _Column("URL", "left", fold=True),
+        _Column("Status", "left"),
+        _Column("HTTP", drop=2),
+        _Column("Time", drop=1),
+        _Column("Reason", "left", fold=True),
+    ]
+    rows: list[list[RenderableType]] = []
+    for p in record.bridges:
+        colour = "green" if p.status in p.accepted else "red"
+        rows.append(
+            [
+                plain(p.name),
+                plain(p.url),
+                plain(p.status, style=colour),
+                str(p.http_status or "-"),
+                f"{p.response_time_ms:.0f} ms" if p.response_time_ms is not None else "-",
+                plain(p.reason),
+            ]
+        )
+    out.print(fit_table("Bridges", columns, rows, width))
