@@ -7,15 +7,20 @@ made that way).
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from mcptest.model import Totals
 from mcptest.report import write_html
+from mcptest.report.views import file_page
 from tests.conftest_report import FAILING_FILE, REQUIREMENTS, make_history, make_record, write_sources
 
 FLAGS = [
@@ -85,3 +90,154 @@ def test_summary_page_in_headless_chromium(index: Path, tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the hostile test name, as text
     assert html.count("<script") == 1  # the report's own script and no injected element
     assert 'class="sort"' in html  # that script ran: the CSP hash lets it, and only it, execute
+
+
+class Page:
+    """One page in headless Chromium, driven over the DevTools protocol on a pipe (no network, no extra package).
+
+    Clicks and key presses are sent as input events, so they reach the page's own script as a reader's
+    would; the page's content security policy stays in force for the page.
+    """
+
+    def __init__(self, binary: str, profile: Path, url: str) -> None:
+        profile.mkdir()
+        self._stderr = (profile / "stderr.txt").open("wb")
+        # fd 3 is what Chromium reads commands from, fd 4 where it writes answers: our stdin and stdout pipes
+        self._proc = subprocess.Popen(
+            ["sh", "-c", 'exec "$@" 3<&0 4>&1 </dev/null >/dev/null', "sh", binary, *FLAGS,
+             f"--user-data-dir={profile}", "--remote-debugging-pipe", "--window-size=1280,900", "about:blank"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env={**os.environ, "HOME": str(profile)},
+        )
+        self._id = 0
+        self._buffer = b""
+        target = self.send("Target.createTarget", url=url)["targetId"]
+        self._session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.loaded()
+
+    def loaded(self) -> None:
+        """Wait until a report page (not the blank page a new tab starts with) has loaded."""
+        self.wait_for("location.protocol === 'file:' && document.readyState === 'complete'")
+
+    def send(self, method: str, session: str | None = None, **params: object) -> dict:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._id += 1
+        message: dict[str, object] = {"id": self._id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        self._proc.stdin.write(json.dumps(message).encode() + b"\0")
+        self._proc.stdin.flush()
+        while True:
+            while b"\0" not in self._buffer:
+                ready, _, _ = select.select([self._proc.stdout], [], [], 60)
+                assert ready, f"no answer from Chromium in 60 s to {method}"
+                chunk = os.read(self._proc.stdout.fileno(), 65536)
+                assert chunk, f"Chromium closed the pipe: {(self._stderr.name)}"
+                self._buffer += chunk
+            raw, _, self._buffer = self._buffer.partition(b"\0")
+            answer = json.loads(raw)
+            if answer.get("id") == self._id:
+                assert "error" not in answer, answer["error"]
+                return answer["result"]
+
+    def js(self, expression: str) -> object:
+        result = self.send("Runtime.evaluate", self._session, expression=expression, returnByValue=True)
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, tries: int = 200) -> None:
+        for _ in range(tries):
+            if self.js(expression):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"never true in the page: {expression}")
+
+    def click(self, selector: str) -> None:
+        box = self.js(
+            f"(function () {{ var e = document.querySelector({json.dumps(selector)}); e.scrollIntoView();"
+            " var r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        )
+        assert isinstance(box, list)
+        x, y = box
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", self._session, type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def press(self, key: str) -> None:
+        code = ord(key.upper())
+        self.send("Input.dispatchKeyEvent", self._session, type="keyDown", key=key, text=key,
+                  code=f"Key{key.upper()}", windowsVirtualKeyCode=code)
+        self.send("Input.dispatchKeyEvent", self._session, type="keyUp", key=key, code=f"Key{key.upper()}",
+                  windowsVirtualKeyCode=code)
+
+    def type(self, text: str) -> None:
+        self.send("Input.insertText", self._session, text=text)
+
+    def close(self) -> None:
+        self._proc.kill()
+        self._proc.wait(timeout=30)
+        for stream in (self._proc.stdin, self._proc.stdout, self._stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    record = make_record()
+    assert record.coverage is not None
+    record.coverage.files[3].totals = Totals.of(64, 64, 16, 16)  # go.py: fully covered
+    root = write_sources(tmp_path / "project")
+    return write_html(record, tmp_path / "html", source_root=root).parent
+
+
+def test_file_page_highlighting_toggles_and_keys_work_in_chromium(report: Path, tmp_path: Path) -> None:
+    page = Page(chromium(), tmp_path / "profile-file", (report / file_page(FAILING_FILE)).as_uri())
+    try:
+        assert page.js("getComputedStyle(document.querySelector('#L10 .k')).color") == "rgb(207, 34, 46)"
+        assert page.js("document.querySelector('#L10 .nb').textContent") == "RuntimeError"
+        missing = "getComputedStyle(document.getElementById('L8')).backgroundColor"
+        assert page.js(missing) == "rgb(255, 235, 233)"
+        page.click("button[data-state=mis]")
+        assert page.js(missing) == "rgba(0, 0, 0, 0)"  # the highlight is off, the line is still there
+        assert page.js("document.querySelector('button[data-state=mis]').getAttribute('aria-pressed')") == "false"
+        page.click("button[data-state=mis]")
+        assert page.js(missing) == "rgb(255, 235, 233)"
+        page.press("j")
+        assert page.js("location.hash") == "#L8"
+        page.press("j")
+        assert page.js("location.hash") == "#L10"
+        page.press("j")
+        assert page.js("location.hash") == "#L10"  # no chunk after the last
+        page.press("k")
+        assert page.js("location.hash") == "#L8"
+        page.press("n")
+        page.wait_for(f"location.pathname.endsWith({json.dumps(file_page('whatsapp_mcp/sync.py'))})")
+        page.loaded()
+        page.press("p")
+        page.wait_for(f"location.pathname.endsWith({json.dumps(file_page(FAILING_FILE))})")
+    finally:
+        page.close()
+
+
+def test_files_page_filter_and_hide_covered_work_in_chromium(report: Path, tmp_path: Path) -> None:
+    page = Page(chromium(), tmp_path / "profile-files", (report / "files.html").as_uri())
+    visible = (
+        "Array.prototype.filter.call(document.querySelectorAll('#files tbody tr'),"
+        " function (r) { return r.offsetParent !== null; }).map(function (r) { return r.cells[0].textContent; })"
+    )
+    try:
+        everything = page.js(visible)
+        assert isinstance(everything, list) and len(everything) == 5
+        assert page.js("document.getElementById('shown').textContent") == "5 of 5 files shown"
+        page.click("#filter")
+        page.type("BACKENDS/")
+        assert page.js(visible) == ["whatsapp_mcp/backends/health.py", "whatsapp_mcp/backends/go.py"]
+        page.click("#hide-covered")
+        assert page.js(visible) == ["whatsapp_mcp/backends/health.py"]
+        assert page.js("document.getElementById('shown').textContent") == "1 of 5 files shown"
+        page.click("#filter")
+        page.press("n")  # typing in the filter is not a key command
+        assert page.js("document.getElementById('filter').value") == "BACKENDS/n"
+    finally:
+        page.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from mcptest.model import FileCoverage, RunRecord, Totals, Verdict
 from mcptest.report import render_pages, write_html
 from mcptest.report.views import file_page
 from tests.conftest_report import (
@@ -49,6 +51,13 @@ def text_of(page: str) -> tuple[str, list[str]]:
     parser = _Text()
     parser.feed(page)
     return " ".join(" ".join(parser.text).split()), parser.tags
+
+
+def row_text(page: str, number: int) -> str:
+    """The source text of line ``number`` of a file page, as the reader sees it."""
+    row = re.search(rf'<tr id="L{number}"[^>]*>.*?<td class="src">(.*?)</td>', page)
+    assert row, f"no row for line {number}"
+    return html.unescape(re.sub(r"<[^>]+>", "", row.group(1)))
 
 
 @pytest.fixture
@@ -157,8 +166,8 @@ def test_file_page_marks_missing_lines_and_partial_branches(pages: dict[str, str
     assert re.search(r'<tr id="L6" class="par">.*?→ 8 not taken', page)
     assert re.search(r'<tr id="L5" class="run">', page)
     assert 'href="../index.html"' in page
+    assert 'raise RuntimeError("no backend")' in row_text(page, 10)
     text, _ = text_of(page)
-    assert 'raise RuntimeError("no backend")' in text
     assert "6 → 8" in text and "9 → 10" in text
 
 
@@ -298,3 +307,115 @@ def test_source_rows_are_the_template_loop_they_replace_hostile_text_included() 
     assert str(rows) == environment().from_string(SOURCE_LOOP).render(lines=lines)
     assert "<script>" not in rows and "\x1b" not in rows and "&lt;b&gt;&amp;" in rows
     assert source_rows([]) == ""
+
+
+def test_file_page_is_highlighted_and_every_line_reads_as_the_file(pages: dict[str, str]) -> None:
+    from tests.conftest_report import ROUTING_SOURCE
+
+    page = pages[file_page(FAILING_FILE)]
+    assert '<span class="k">raise</span> <span class="nb">RuntimeError</span>' in page
+    assert '<span class="k">def</span> <span class="nf">pick</span>' in page
+    assert re.search(r'<tr id="L1" class="run"><td class="n">.*?<span class="sd">', page)  # the docstring
+    lines = ROUTING_SOURCE.splitlines()
+    assert [row_text(page, n) for n in range(1, len(lines) + 1)] == lines
+    assert f'id="L{len(lines) + 1}"' not in page
+
+
+def test_highlighting_keeps_line_numbers_through_multiline_strings_and_odd_breaks(tmp_path: Path) -> None:
+    from mcptest.report.views import source_view
+
+    source = '\n\n"""first\nsecond"""\r\nx = 1\x0cy = 2\rz = """a\n\nb"""\n\n'
+    (tmp_path / "odd.py").write_text(source, newline="")
+    record = make_record()
+    assert record.coverage is not None
+    view = source_view(FileCoverage("odd.py", Totals.of(5, 5, 0, 0)), tmp_path)
+    expected = source.splitlines()
+    assert [line.text for line in view.lines] == expected
+    for line in view.lines:
+        assert line.tokens is not None and "".join(t for _, t in line.tokens) == line.text
+    inside = [view.lines[3], view.lines[8]]  # 'second"""' and 'b"""' close strings opened lines before
+    assert all(css in ("s", "sd") for line in inside for css, _ in line.tokens or [])
+    assert ("m", "1") in (view.lines[4].tokens or [])
+
+
+def test_unknown_file_types_and_lines_with_control_characters_are_shown_plain(tmp_path: Path) -> None:
+    from mcptest.report.html import source_rows
+    from mcptest.report.views import SourceLine, highlight
+
+    assert highlight("data.unknown-extension", ["x = 1"]) is None
+    tokens = highlight("m.py", ["x = '\x1b[31mred'"])
+    assert tokens is not None
+    rows = source_rows([SourceLine(1, "x = '\x1b[31mred'", "run", [], tokens[0])])
+    assert "<span" not in rows and "\x1b" not in rows and "x = &#39;red&#39;" in rows
+
+
+def test_file_page_has_the_state_toggles_and_links_to_its_neighbours(pages: dict[str, str]) -> None:
+    page = pages[file_page(FAILING_FILE)]
+    text, _ = text_of(page)
+    assert "run (7)" in text and "missing (2)" in text and "partial (2 branches missing)" in text
+    assert "excluded (0)" in text
+    for state in ("run", "mis", "par", "exc"):
+        assert f'data-state="{state}" aria-pressed="true"' in page
+    assert 'id="prev-file"' not in page  # the first file
+    assert f'id="next-file" href="../{file_page("whatsapp_mcp/sync.py")}"' in page
+    middle = pages[file_page("whatsapp_mcp/backends/health.py")]
+    assert f'id="prev-file" href="../{file_page("whatsapp_mcp/sync.py")}"' in middle
+    assert f'id="next-file" href="../{file_page("whatsapp_mcp/backends/go.py")}"' in middle
+
+
+def test_files_page_has_a_filter_and_marks_fully_covered_files(tmp_path: Path) -> None:
+    record = make_record()
+    assert record.coverage is not None
+    record.coverage.files[3].totals = Totals.of(64, 64, 16, 16)  # go.py: nothing missing
+    record.coverage.files[1].totals = Totals.of(180, 180, 52, 51)  # sync.py: one branch missing
+    page = render_pages(record)["files.html"]
+    assert 'id="filter"' in page and 'id="hide-covered"' in page
+    assert page.count('data-covered="1"') == 1
+    row = re.search(r'<tr data-covered="1"><td class="mono"><a href="([^"]+)"', page)
+    assert row and row.group(1) == file_page("whatsapp_mcp/backends/go.py")
+
+
+def flaky_record(allowed: bool, message: str | None = None) -> RunRecord:
+    record = make_record()
+    flaky = record.suites[0].tests[5]
+    flaky.outcome = "flaky"
+    name = flaky.nodeid
+    text = message if message is not None else (
+        f"suite unit: 1 flaky test(s) allowed by flaky.allow: {name}"
+        if allowed
+        else f"suite unit: 1 flaky test(s) (outcomes differ between attempts): {name}"
+    )
+    record.verdicts.append(
+        Verdict("flaky", "suite:unit", "count", 0.0 if allowed else 1.0, 0, allowed, "flaky.allow", text)
+    )
+    return record
+
+
+def test_tests_page_lists_a_flaky_test_that_failed_the_run_among_the_failures() -> None:
+    page = render_pages(flaky_record(allowed=False))["tests.html"]
+    failures = re.search(r'<table id="failures">.*?</table>', page, re.S)
+    assert failures
+    assert "test_health_recovers_after_outage" in failures.group(0)
+    assert "attempts: failed, passed" in text_of(failures.group(0))[0]
+    assert HOSTILE not in failures.group(0) and ESCAPED in failures.group(0)
+    row = re.search(r'<tr id="t5"[^>]*>.*?</tr>', page, re.S)
+    assert row and row.group(0).startswith('<tr id="t5" class="fail">')
+    assert row.group(0).count("badge flaky") == 1  # its outcome, not a second "flaky" badge
+    summary = render_pages(flaky_record(allowed=False))["index.html"]
+    listed = re.search(r'<table id="failing-tests">.*?</table>', summary, re.S)
+    assert listed and "test_health_recovers_after_outage" in listed.group(0)
+
+
+def test_an_allowed_flaky_test_is_not_among_the_failures() -> None:
+    page = render_pages(flaky_record(allowed=True))["tests.html"]
+    failures = re.search(r'<table id="failures">.*?</table>', page, re.S)
+    assert failures and "test_health_recovers_after_outage" not in failures.group(0)
+    assert re.search(r'<tr id="t5">', page)  # not marked as failing
+    text, _ = text_of(page)
+    assert "2 failing · 1 flaky" in text
+
+
+def test_a_flaky_verdict_that_counts_more_than_it_names_lists_every_flaky_test_of_its_suite() -> None:
+    page = render_pages(flaky_record(allowed=False, message="suite unit: 1 flaky test(s) (outcomes …"))["tests.html"]
+    failures = re.search(r'<table id="failures">.*?</table>', page, re.S)
+    assert failures and "test_health_recovers_after_outage" in failures.group(0)

@@ -85,9 +85,18 @@ def source_rows(lines: Sequence[views.SourceLine]) -> fmt.Cleaned:
     for line in lines:
         state = f' class="{escape(line.state)}"' if line.state else ""
         branches = f"→ {escape(clean(', '.join(line.branches), multiline=True))} not taken" if line.branches else ""
+        text = clean(line.text, multiline=True)
+        if line.tokens and text == line.text:
+            # highlighted only when cleaning changes nothing: the pieces then show exactly the cleaned line
+            src = "".join(
+                f'<span class="{escape(css)}">{escape(piece)}</span>' if css else str(escape(piece))
+                for css, piece in line.tokens
+            )
+        else:
+            src = str(escape(text))
         rows.append(
             f'<tr id="L{line.number}"{state}><td class="n"><a href="#L{line.number}">{line.number}</a></td>'
-            f'<td class="src">{escape(clean(line.text, multiline=True))}</td><td class="br">{branches}</td></tr>\n'
+            f'<td class="src">{src}</td><td class="br">{branches}</td></tr>\n'
         )
     return fmt.Cleaned("".join(rows))
 
@@ -137,18 +146,20 @@ def render_pages(
         "has_trend": trend is not None and len(trend.points) > 1,
         "version": mcptest.__version__,
     }
-    failing = views.failing_tests(tests)
+    failing = views.failing_tests(tests, record.verdicts)
     pages: dict[str, str] = {}
 
     def page(name: str, template: str, **context: Any) -> None:
         base = "../" * name.count("/")
         pages[name] = env.get_template(template).render(common, base=base, page=name, **context)
 
-    for row in files:
+    for i, row in enumerate(files):
         page(
             row.href,
             "file.html",
             row=row,
+            prev_row=files[i - 1] if i else None,
+            next_row=files[i + 1] if i + 1 < len(files) else None,
             source=views.source_view(row.file, source_root),
             missing_branches=[views.parse_branch(b) for b in row.file.missing_branches],
         )
@@ -159,6 +170,7 @@ def render_pages(
         tests=tests,
         slowest=views.slowest_tests(tests),
         failing=failing,
+        failing_anchors={r.anchor for r in failing},
         flaky=views.flaky_tests(tests),
     )
     page("trend.html", "trend.html", trend=trend, history=list(reversed(trend.points)) if trend else [])

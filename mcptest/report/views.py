@@ -13,6 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pygments.lexers import get_lexer_for_filename
+from pygments.token import Token, _TokenType
+from pygments.util import ClassNotFound
+
 from mcptest.history import RunSummary
 from mcptest.model import OUTCOMES, FileCoverage, ModuleCoverage, RunRecord, SuiteResult, TestCase, Verdict
 
@@ -20,6 +24,23 @@ from mcptest.model import OUTCOMES, FileCoverage, ModuleCoverage, RunRecord, Sui
 BAD_OUTCOMES = ("failed", "error")
 SLOWEST = 20
 FAILING_ON_SUMMARY = 50
+#: Larger sources are shown without highlighting: a lexer's time grows with the text, the page's worth does not.
+HIGHLIGHT_MAX_CHARS = 2_000_000
+#: Token types shown in their own colour, most specific first: (pygments type, our CSS class).
+TOKEN_CLASSES: tuple[tuple[_TokenType, str], ...] = (
+    (Token.Comment, "c"),
+    (Token.Literal.String.Doc, "sd"),
+    (Token.Literal.String, "s"),
+    (Token.Literal.Number, "m"),
+    (Token.Keyword.Constant, "kc"),
+    (Token.Keyword, "k"),
+    (Token.Operator.Word, "k"),
+    (Token.Name.Builtin, "nb"),
+    (Token.Name.Function, "nf"),
+    (Token.Name.Class, "nf"),
+    (Token.Name.Decorator, "nd"),
+    (Token.Name.Exception, "nb"),
+)
 
 
 @dataclass
@@ -102,6 +123,8 @@ class SourceLine:
     text: str
     state: str  # run | mis | exc | par | "" (not a statement)
     branches: list[str] = field(default_factory=list)  # "47", "exit": destinations never taken
+    #: The line as highlighted pieces (CSS class or "", text) that join to ``text``; None: shown plain.
+    tokens: list[tuple[str, str]] | None = None
 
 
 @dataclass
@@ -185,8 +208,22 @@ def test_rows(record: RunRecord) -> list[TestRow]:
     return [TestRow(t, f"t{i}") for i, t in enumerate(record.all_tests())]
 
 
-def failing_tests(rows: Sequence[TestRow]) -> list[TestRow]:
-    return [r for r in rows if r.test.outcome in BAD_OUTCOMES]
+def failing_tests(rows: Sequence[TestRow], verdicts: Sequence[Verdict] = ()) -> list[TestRow]:
+    """Failed and errored tests, and the flaky tests that failed the run, in the run's order.
+
+    A flaky test failed the run when its suite's ``flaky`` verdict failed and names it (tests that
+    ``flaky.allow`` lets through are not named); when the verdict counts more than it names (its list
+    was cut), every flaky test of that suite is listed rather than one left out.
+    """
+    blocking: set[int] = set()
+    for v in verdicts:
+        if v.kind != "flaky" or v.passed or not v.target.startswith("suite:"):
+            continue
+        suite = v.target.removeprefix("suite:")
+        flaky = [i for i, r in enumerate(rows) if r.test.flaky and r.test.suite == suite]
+        named = [i for i in flaky if rows[i].test.nodeid in (v.message or "")]
+        blocking.update(named if len(named) >= (v.actual or 0) else flaky)
+    return [r for i, r in enumerate(rows) if r.test.outcome in BAD_OUTCOMES or i in blocking]
 
 
 def flaky_tests(rows: Sequence[TestRow]) -> list[TestRow]:
@@ -233,7 +270,9 @@ def source_view(f: FileCoverage, root: Path | None) -> SourceView:
         if b.source is not None:
             branches.setdefault(b.source, []).append(b.target)
     lines = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    texts = text.splitlines()
+    highlighted = highlight(f.path, texts)
+    for n, line in enumerate(texts, start=1):
         if n in missing:
             state = "mis"
         elif n in partial or n in branches:
@@ -244,8 +283,47 @@ def source_view(f: FileCoverage, root: Path | None) -> SourceView:
             state = "exc"
         else:
             state = ""
-        lines.append(SourceLine(n, line, state, branches.get(n, [])))
+        tokens = highlighted[n - 1] if highlighted else None
+        lines.append(SourceLine(n, line, state, branches.get(n, []), tokens))
     return SourceView(lines, None)
+
+
+def token_class(ttype: _TokenType) -> str:
+    for kind, css in TOKEN_CLASSES:
+        if ttype in kind:
+            return css
+    return ""
+
+
+def highlight(path: str, lines: Sequence[str]) -> list[list[tuple[str, str]]] | None:
+    """Each line as (CSS class, text) pieces, lexed by pygments as a whole file; None when not highlighted.
+
+    The lexer is picked by the file name (none known: not highlighted) and given the lines joined by
+    ``\n``, so its line breaks are exactly ours; pieces that do not join back to their line (a lexer
+    that changed the text) make the whole file plain rather than show something the file does not hold.
+    """
+    text = "\n".join(lines)
+    if not lines or len(text) > HIGHLIGHT_MAX_CHARS:
+        return None
+    try:
+        lexer = get_lexer_for_filename(path, stripnl=False, stripall=False, ensurenl=True, tabsize=0)
+    except ClassNotFound:
+        return None
+    out: list[list[tuple[str, str]]] = [[]]
+    for ttype, value in lexer.get_tokens(text):
+        css = token_class(ttype)
+        first, *rest = value.split("\n")
+        if first:
+            out[-1].append((css, first))
+        for piece in rest:
+            out.append([(css, piece)] if piece else [])
+    if len(out) == len(lines) + 1 and not out[-1]:
+        out.pop()  # the line break ensurenl added
+    if len(out) != len(lines):
+        return None
+    if any("".join(t for _, t in toks) != line for toks, line in zip(out, lines, strict=True)):
+        return None
+    return out
 
 
 def requirement_rows(rows: Sequence[TestRow], wanted: Sequence[str]) -> list[RequirementRow]:
