@@ -32,6 +32,7 @@ injectable clock (``FakeClock`` for tests), so the behaviour is deterministic.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 import sqlite3
@@ -122,15 +123,27 @@ def to_unix(value: Any) -> float:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
+        return _parse_iso(value)
     raise ValueError(f"not a timestamp: {value!r}")
+
+
+# Both conversions are pure and run once per message and direction: the same stamps come back with every
+# page, seed and generated chat, so the last results are kept (bounded, keyed by type as well as value).
+@functools.lru_cache(maxsize=1 << 16, typed=True)
+def _parse_iso(value: str) -> float:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def iso(seconds: float, *, millis: bool = True) -> str:
     """UTC ISO 8601 with a ``Z`` suffix (milliseconds for Baileys, whole seconds for Go's RFC 3339)."""
+    return _iso(seconds, millis)
+
+
+@functools.lru_cache(maxsize=1 << 16, typed=True)
+def _iso(seconds: float, millis: bool) -> str:
     stamp = datetime.fromtimestamp(seconds, tz=UTC).isoformat(
         timespec="milliseconds" if millis else "seconds"
     )
@@ -405,6 +418,49 @@ def _valid_jid(jid: Any) -> bool:
     return isinstance(jid, str) and "@" in jid and not jid.startswith("@") and " " not in jid
 
 
+def _insert_rows(conn: sqlite3.Connection, *steps: tuple[str, list[tuple[Any, ...]]]) -> list[int]:
+    """Run, for each row number i in turn, every step's statement with that step's row i (a step may hold
+    one row more than the next); returns each statement's rowcount.
+
+    The same as executing row by row, done as one ``executemany`` per statement. When a row fails, the
+    statements are rolled back to where they began and replayed row by row, so the error comes from the
+    same row with the same rows stored before it (uncommitted, as always until the caller commits).
+    """
+    if not any(rows for _, rows in steps):
+        return [0] * len(steps)
+    if not conn.in_transaction:
+        conn.execute("BEGIN")  # what the first INSERT would do implicitly; the savepoint nests inside it
+    conn.execute("SAVEPOINT insert_rows")
+    try:
+        counts = [conn.executemany(sql, rows).rowcount for sql, rows in steps]
+    except Exception:
+        conn.execute("ROLLBACK TO insert_rows")
+        conn.execute("RELEASE insert_rows")
+        counts = [0] * len(steps)
+        for i in range(max(len(rows) for _, rows in steps)):
+            for k, (sql, rows) in enumerate(steps):
+                if i < len(rows):
+                    counts[k] += conn.execute(sql, rows[i]).rowcount
+        return counts  # only reached when the replay did not fail either
+    conn.execute("RELEASE insert_rows")
+    return counts
+
+
+def _tuples(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    """A cursor over plain tuples (``sqlite3.Row`` lookups by name cost more on large result sets)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, list(params))
+
+
+def _dicts(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """The rows of ``sql`` as dicts, column names as keys (what ``dict(sqlite3.Row)`` gives)."""
+    cursor = _tuples(conn, sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+GO_ENSURE_CHAT = "INSERT OR IGNORE INTO chats (jid, name, community_jid) VALUES (?, ?, NULL)"
 GO_SCHEMA = """
 CREATE TABLE communities (jid TEXT PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE chats (jid TEXT PRIMARY KEY, name TEXT NOT NULL, community_jid TEXT);
@@ -508,22 +564,24 @@ class GoBridgeSim(BridgeSim):
                 clauses.append(f"timestamp {op} ?")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self.conn.execute(f"SELECT COUNT(*) FROM messages {where}", params).fetchone()[0]
-        rows = self.conn.execute(
-            f"SELECT * FROM messages {where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
+        rows = _tuples(
+            self.conn,
+            "SELECT id, chat_jid, sender, content, timestamp, from_me, is_read, message_type FROM messages"
+            f" {where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
         messages = [
             {
-                "id": r["id"],
-                "chat_jid": r["chat_jid"],
-                "sender": r["sender"],
-                "content": r["content"],
-                "timestamp": iso(r["timestamp"], millis=False),
-                "is_from_me": bool(r["from_me"]),
-                "is_read": bool(r["is_read"]),
-                "message_type": r["message_type"],
+                "id": id_,
+                "chat_jid": chat_jid,
+                "sender": sender,
+                "content": content,
+                "timestamp": iso(stamp, millis=False),
+                "is_from_me": bool(from_me),
+                "is_read": bool(is_read),
+                "message_type": message_type,
             }
-            for r in rows
+            for id_, chat_jid, sender, content, stamp, from_me, is_read, message_type in rows
         ]
         return 200, {"success": True, "messages": messages, "total": total, "limit": limit, "offset": offset}
 
@@ -533,7 +591,8 @@ class GoBridgeSim(BridgeSim):
             raise SimError(400, "messages must be a non-empty list")
         if len(messages) > BATCH_LIMIT:
             raise SimError(400, f"at most {BATCH_LIMIT} messages per batch, got {len(messages)}")
-        inserted = duplicate = failed = 0
+        failed = 0
+        rows: list[tuple[Any, ...]] = []
         for msg in messages:
             if not (
                 isinstance(msg, dict)
@@ -544,26 +603,30 @@ class GoBridgeSim(BridgeSim):
             ):
                 failed += 1
                 continue
-            self._ensure_chat(msg["chat_jid"])
-            cursor = self.conn.execute(
-                "INSERT OR IGNORE INTO messages (chat_jid, id, sender, content, timestamp, from_me, is_read,"
-                " message_type, sync_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            from_me = int(bool(msg.get("from_me")))
+            rows.append(
                 (
                     msg["chat_jid"],
                     str(msg["id"]),
                     msg.get("sender"),
                     msg.get("content"),
                     msg["timestamp"],
-                    int(bool(msg.get("from_me"))),
-                    int(bool(msg.get("from_me"))),
+                    from_me,
+                    from_me,
                     msg.get("message_type") or "text",
                     msg.get("sync_source") or "batch",
-                ),
+                )
             )
-            if cursor.rowcount:
-                inserted += 1
-            else:
-                duplicate += 1
+        _, inserted = _insert_rows(
+            self.conn,
+            (GO_ENSURE_CHAT, [(row[0], row[0]) for row in rows]),
+            (
+                "INSERT OR IGNORE INTO messages (chat_jid, id, sender, content, timestamp, from_me, is_read,"
+                " message_type, sync_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            ),
+        )
+        duplicate = len(rows) - inserted
         return 200, {
             "success": failed == 0,
             "message": f"inserted {inserted}, duplicates {duplicate}, failed {failed}",
@@ -653,21 +716,32 @@ class GoBridgeSim(BridgeSim):
                 self._seed_group({**group, "community_jid": community["jid"]})
         for group in data.get("groups", []):
             self._seed_group(group)
-        for msg in data.get("messages", []):
-            from_me = bool(msg.get("from_me", msg.get("is_from_me", False)))
-            self._ensure_chat(msg["chat_jid"])
-            self.conn.execute(
-                "INSERT OR REPLACE INTO messages (chat_jid, id, sender, content, timestamp, from_me, is_read,"
-                " message_type, sync_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'seed')",
+        chats: list[tuple[Any, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        try:
+            for msg in data.get("messages", []):
+                from_me = bool(msg.get("from_me", msg.get("is_from_me", False)))
+                chats.append((msg["chat_jid"], msg["chat_jid"]))
+                rows.append(
+                    (
+                        msg["chat_jid"],
+                        str(msg["id"]),
+                        msg.get("sender"),
+                        msg.get("content"),
+                        int(to_unix(msg["timestamp"])),
+                        int(from_me),
+                        int(bool(msg.get("is_read", from_me))),
+                        msg.get("message_type", "text"),
+                    )
+                )
+        finally:  # the messages before a malformed one are stored, as when each was inserted in turn
+            _insert_rows(
+                self.conn,
+                (GO_ENSURE_CHAT, chats),
                 (
-                    msg["chat_jid"],
-                    str(msg["id"]),
-                    msg.get("sender"),
-                    msg.get("content"),
-                    int(to_unix(msg["timestamp"])),
-                    int(from_me),
-                    int(bool(msg.get("is_read", from_me))),
-                    msg.get("message_type", "text"),
+                    "INSERT OR REPLACE INTO messages (chat_jid, id, sender, content, timestamp, from_me,"
+                    " is_read, message_type, sync_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'seed')",
+                    rows,
                 ),
             )
 
@@ -686,7 +760,7 @@ class GoBridgeSim(BridgeSim):
             sql, params = "SELECT * FROM messages", []
             if chat_jid is not None:
                 sql, params = sql + " WHERE chat_jid = ?", [chat_jid]
-            return [dict(r) for r in self.conn.execute(sql + " ORDER BY timestamp, id", params)]
+            return _dicts(self.conn, sql + " ORDER BY timestamp, id", params)
 
 
 BAILEYS_SCHEMA = """
@@ -759,20 +833,22 @@ class BaileysBridgeSim(BridgeSim):
         chat_jid = _arg(query, "chat_jid")
         limit, offset = _int_arg(query, "limit", -1), _int_arg(query, "offset", 0)
         where, params = ("WHERE chat_jid = ?", [chat_jid]) if chat_jid else ("", [])
-        rows = self.conn.execute(
-            f"SELECT * FROM messages {where} ORDER BY timestamp_ms, chat_jid, id LIMIT ? OFFSET ?",
+        rows = _tuples(
+            self.conn,
+            f"SELECT id, chat_jid, sender, content, timestamp_ms, is_from_me FROM messages {where}"
+            " ORDER BY timestamp_ms, chat_jid, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
         messages = [
             {
-                "id": r["id"],
-                "chat_jid": r["chat_jid"],
-                "sender": r["sender"],
-                "content": r["content"],
-                "timestamp": iso(r["timestamp_ms"] / 1000),
-                "is_from_me": bool(r["is_from_me"]),
+                "id": id_,
+                "chat_jid": chat_jid_,
+                "sender": sender,
+                "content": content,
+                "timestamp": iso(stamp / 1000),
+                "is_from_me": bool(from_me),
             }
-            for r in rows
+            for id_, chat_jid_, sender, content, stamp, from_me in rows
         ]
         return 200, {"success": True, "count": len(messages), "messages": messages}
 
@@ -798,46 +874,57 @@ class BaileysBridgeSim(BridgeSim):
             f"SELECT * FROM history WHERE {where} ORDER BY timestamp_ms DESC, id DESC LIMIT ?",
             [*params, count],
         ).fetchall()
-        for r in rows:
-            self._store("messages", dict(r))
-            self.conn.execute("DELETE FROM history WHERE chat_jid = ? AND id = ?", (r["chat_jid"], r["id"]))
+        self._store_many("messages", [dict(r) for r in rows])
+        _insert_rows(
+            self.conn, ("DELETE FROM history WHERE chat_jid = ? AND id = ?", [(r["chat_jid"], r["id"]) for r in rows])
+        )
         return 200, {
             "success": True,
             "message": f"requested {count} older messages, received {len(rows)}",
             "request_id": self.next_id("history"),
         }
 
-    def _store(self, table: str, msg: dict[str, Any]) -> None:
-        stamp = msg.get("timestamp_ms")
-        if stamp is None:
-            stamp = round(to_unix(msg["timestamp"]) * 1000)
-        self.conn.execute(
-            f"INSERT OR REPLACE INTO {table} (chat_jid, id, sender, content, timestamp_ms, is_from_me)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                msg["chat_jid"],
-                str(msg["id"]),
-                msg.get("sender"),
-                msg.get("content"),
-                int(stamp),
-                int(bool(msg.get("is_from_me", msg.get("from_me", False)))),
-            ),
-        )
-        if table == "messages":
-            self.conn.execute(
-                "INSERT OR IGNORE INTO chats (jid, name) VALUES (?, ?)", (msg["chat_jid"], None)
+    def _store_many(self, table: str, messages: Iterable[dict[str, Any]]) -> None:
+        """Store each message in ``table`` in turn (a message also names its chat in the temporary store)."""
+        rows: list[tuple[Any, ...]] = []
+        try:
+            for msg in messages:
+                stamp = msg.get("timestamp_ms")
+                if stamp is None:
+                    stamp = round(to_unix(msg["timestamp"]) * 1000)
+                rows.append(
+                    (
+                        msg["chat_jid"],
+                        str(msg["id"]),
+                        msg.get("sender"),
+                        msg.get("content"),
+                        int(stamp),
+                        int(bool(msg.get("is_from_me", msg.get("from_me", False)))),
+                    )
+                )
+        finally:  # the messages before a malformed one are stored, as when each was stored in turn
+            store = (
+                f"INSERT OR REPLACE INTO {table} (chat_jid, id, sender, content, timestamp_ms, is_from_me)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
             )
+            if table == "messages":
+                _insert_rows(
+                    self.conn,
+                    store,
+                    ("INSERT OR IGNORE INTO chats (jid, name) VALUES (?, NULL)", [r[:1] for r in rows]),
+                )
+            else:
+                _insert_rows(self.conn, store)
 
     def _seed(self, data: dict[str, Any]) -> None:
         for chat in data.get("chats", []):
             self.conn.execute(
                 "INSERT OR IGNORE INTO chats (jid, name) VALUES (?, ?)", (chat["jid"], chat.get("name"))
             )
-        for msg in data.get("messages", []):
-            self._store("messages", msg)
+        self._store_many("messages", data.get("messages", []))
         for chat_jid, messages in (data.get("history") or {}).items():
-            for msg in messages:
-                self._store("history", {**msg, "chat_jid": chat_jid})
+            self._store_many("history", ({**msg, "chat_jid": chat_jid} for msg in messages))
 
     def _state(self) -> dict[str, Any]:
         return {"messages": self._count("messages"), "history": self._count("history")}
@@ -848,4 +935,4 @@ class BaileysBridgeSim(BridgeSim):
             sql, params = "SELECT * FROM messages", []
             if chat_jid is not None:
                 sql, params = sql + " WHERE chat_jid = ?", [chat_jid]
-            return [dict(r) for r in self.conn.execute(sql + " ORDER BY timestamp_ms, id", params)]
+            return _dicts(self.conn, sql + " ORDER BY timestamp_ms, id", params)
