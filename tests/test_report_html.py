@@ -419,3 +419,57 @@ def test_a_flaky_verdict_that_counts_more_than_it_names_lists_every_flaky_test_o
     page = render_pages(flaky_record(allowed=False, message="suite unit: 1 flaky test(s) (outcomes …"))["tests.html"]
     failures = re.search(r'<table id="failures">.*?</table>', page, re.S)
     assert failures and "test_health_recovers_after_outage" in failures.group(0)
+
+
+def test_file_page_indexes_functions_and_classes_with_their_own_numbers(tmp_path: Path) -> None:
+    from mcptest.report.views import regions
+
+    source = (
+        "import os\n"  # 1
+        "\n"
+        "class Store:\n"  # 3
+        "    size = 0\n"  # 4
+        "\n"
+        "    @property\n"  # 6
+        "    def empty(self):\n"  # 7
+        "        return not self.size\n"  # 8
+        "\n"
+        "    def load(self, path):\n"  # 10
+        "        def read():\n"  # 11
+        "            return open(path).read()\n"  # 12
+        "        if path:\n"  # 13
+        "            return read()\n"  # 14
+        "        return None\n"  # 15
+        "\n"
+        "async def main():\n"  # 17
+        "    return Store()\n"  # 18
+    )
+    f = FileCoverage(
+        "store.py",
+        Totals.of(13, 9, 2, 1),
+        executed_lines=[1, 3, 4, 6, 7, 10, 13, 15, 17],
+        missing_lines=[8, 11, 12, 14, 18],
+        missing_branches=["13->14"],
+    )
+    found = {r.name: r for r in regions(f, source)}
+    assert list(found) == ["Store", "Store.empty", "Store.load", "Store.load.read", "main"]
+    assert found["Store"].kind == "class" and found["main"].kind == "function"
+    assert (found["Store"].totals.statements, found["Store"].totals.covered_lines) == (4, 4)  # 4, 6, 7, 10
+    assert found["Store.empty"].missing == [8] and found["Store.empty"].totals.line_percent == 0.0
+    load = found["Store.load"]
+    assert (load.totals.statements, load.missing, load.missing_branches) == (4, [11, 14], 1)
+    assert found["Store.load.read"].missing == [12] and found["Store.load.read"].line == 11
+    assert regions(f, "def broken(:\n") == []
+
+    (tmp_path / "store.py").write_text(source)
+    record = make_record()
+    assert record.coverage is not None
+    record.coverage.files[0] = f
+    page = render_pages(record, source_root=tmp_path)[file_page("store.py")]
+    table = re.search(r'<table class="sortable" id="regions">.*?</table>', page, re.S)
+    assert table
+    text, _ = text_of(table.group(0))
+    assert "Store.load function 4 2 50.0% 1" in text
+    assert "Store class 4 0 100.0% 0" in text
+    assert '<a href="#L10">Store.load</a>' in table.group(0)
+    assert "regions" not in render_pages(record)[file_page("store.py")]  # no source, no index

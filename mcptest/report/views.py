@@ -7,6 +7,7 @@ links to, which tests are the slowest, where a point sits on the trend chart.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -18,7 +19,16 @@ from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
 
 from mcptest.history import RunSummary
-from mcptest.model import OUTCOMES, FileCoverage, ModuleCoverage, RunRecord, SuiteResult, TestCase, Verdict
+from mcptest.model import (
+    OUTCOMES,
+    FileCoverage,
+    ModuleCoverage,
+    RunRecord,
+    SuiteResult,
+    TestCase,
+    Totals,
+    Verdict,
+)
 
 #: Outcomes that make a test (and a requirement it covers) count as failing.
 BAD_OUTCOMES = ("failed", "error")
@@ -135,9 +145,22 @@ class MissingBranch:
 
 
 @dataclass
+class Region:
+    """A function or class of a Python file, with the numbers of its own lines (nested ones have theirs)."""
+
+    name: str  # qualified: Class.method, outer.inner
+    kind: str  # function | class
+    line: int  # where it is defined
+    totals: Totals  # statements and covered lines of its own lines; no branch totals (the record has none per line)
+    missing: list[int]
+    missing_branches: int  # arcs never taken from its own lines
+
+
+@dataclass
 class SourceView:
     lines: list[SourceLine]
     problem: str | None  # why the source is not shown, when it is not
+    regions: list[Region] = field(default_factory=list)
 
 
 @dataclass
@@ -285,7 +308,63 @@ def source_view(f: FileCoverage, root: Path | None) -> SourceView:
             state = ""
         tokens = highlighted[n - 1] if highlighted else None
         lines.append(SourceLine(n, line, state, branches.get(n, []), tokens))
-    return SourceView(lines, None)
+    return SourceView(lines, None, regions(f, text) if f.path.endswith((".py", ".pyw")) else [])
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def regions(f: FileCoverage, text: str) -> list[Region]:
+    """The functions and classes of a Python source, in the order they are defined, with their own numbers.
+
+    A region's own lines run from its first body statement to its end, less the bodies of the functions
+    and classes defined in it; its ``def``/``class`` line and decorators ran when the enclosing code ran,
+    so they count there. Nothing is shown for a source that does not parse.
+    """
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    statements = set(f.executed_lines) | set(f.missing_lines)
+    executed, missing = set(f.executed_lines), set(f.missing_lines)
+    arcs: dict[int, int] = {}
+    for b in map(parse_branch, f.missing_branches):
+        if b.source is not None:
+            arcs[b.source] = arcs.get(b.source, 0) + 1
+    found: list[tuple[int, str, str, set[int]]] = []
+
+    def body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> set[int]:
+        return set(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
+
+    def visit(node: ast.AST, prefix: str, own: set[int] | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _DEFS):
+                lines = body_lines(child)
+                if own is not None:
+                    own -= lines
+                mine = set(lines)
+                kind = "class" if isinstance(child, ast.ClassDef) else "function"
+                found.append((child.lineno, f"{prefix}{child.name}", kind, mine))
+                visit(child, f"{prefix}{child.name}.", mine)
+            else:
+                visit(child, prefix, own)
+
+    visit(tree, "", None)
+    out = []
+    for line, name, kind, own in found:
+        measured = own & statements
+        covered = len(measured & executed)
+        out.append(
+            Region(
+                name,
+                kind,
+                line,
+                Totals.of(len(measured), covered, 0, 0),
+                sorted(own & missing),
+                sum(arcs.get(n, 0) for n in own),
+            )
+        )
+    return out
 
 
 def token_class(ttype: _TokenType) -> str:
