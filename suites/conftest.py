@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from mcptest.sim.behaviour import FakeClock
 from mcptest.sim.mock import MockBridges, mock_bridges
@@ -35,19 +36,27 @@ def sims(clock: FakeClock) -> Iterator[MockBridges]:
         yield bridges
 
 
+def mocked_session() -> requests.Session:
+    """A requests session that does not read the environment: proxy and CA settings mean nothing to mocked
+    bridges (a netrc login would only add a header), and looking them up was a third of each request's cost."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 @pytest.fixture
 def go(sims: MockBridges) -> GoClient:
-    return GoClient()
+    return GoClient(session=mocked_session())
 
 
 @pytest.fixture
 def baileys(sims: MockBridges) -> BaileysClient:
-    return BaileysClient()
+    return BaileysClient(session=mocked_session())
 
 
 @pytest.fixture
 def monitor(sims: MockBridges, clock: FakeClock) -> HealthMonitor:
-    return HealthMonitor(clock=clock, sleep=clock.sleep)
+    return HealthMonitor(clock=clock, sleep=clock.sleep, session=mocked_session())
 
 
 @pytest.fixture
