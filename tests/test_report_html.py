@@ -473,3 +473,41 @@ def test_file_page_indexes_functions_and_classes_with_their_own_numbers(tmp_path
     assert "Store class 4 0 100.0% 0" in text
     assert '<a href="#L10">Store.load</a>' in table.group(0)
     assert "regions" not in render_pages(record)[file_page("store.py")]  # no source, no index
+
+
+def test_trend_draws_one_series_per_selection_marks_the_baseline_and_tells_same_day_runs_apart() -> None:
+    history = make_history()
+    history[2].selection.suite = "all"
+    history[5].selection.suite = "all"
+    history[6].selection.partial = True
+    history[7].started_at = "2025-10-12T08:15:00Z"  # the same day as the run reported
+    history[7].status = "passed"
+    record = make_record()
+    assert record.coverage is not None
+    record.coverage.baseline_id = history[4].id
+    pages = render_pages(record, history=history)
+    page = pages["trend.html"]
+    svg = re.search(r"<svg class=\"trend\".*?</svg>", page, re.S)
+    assert svg
+    assert svg.group(0).count("<circle") == 3 * 6  # 5 earlier runs of `run unit` and this one
+    assert svg.group(0).count('class="baseline"') == 1
+    assert f"baseline {history[4].id}" in svg.group(0)
+    assert "2025-10-12 14:30</text>" in svg.group(0) and "2025-10-01</text>" in svg.group(0)
+    text = re.sub(r"\s+([,)])", r"\1", text_of(page)[0])
+    assert "series: run unit (not drawn: 2 × run all, 1 × run unit (partial))" in text
+    runs = re.search(r'<table id="runs">.*?</table>', page, re.S)
+    assert runs
+    assert history[2].id not in runs.group(0) and history[4].id in runs.group(0)
+    assert re.search(rf"{history[4].id} <span class=\"badge passed\">baseline</span>", runs.group(0))
+    assert re.search(rf'<tr><td class="mono">{history[7].id}</td>.*?badge passed">passed<', runs.group(0))
+    assert runs.group(0).count('badge failed">failed<') == 4  # runs 0, 1, 4 and this one; 3 is incomplete
+    assert runs.group(0).count('badge incomplete">incomplete<') == 1  # run 3: one badge, not two
+
+
+def test_trend_of_a_selection_without_earlier_runs_names_the_others() -> None:
+    history = make_history(2)
+    for run in history:
+        run.selection.suite = "all"
+    text = re.sub(r"\s+([,)])", r"\1", text_of(render_pages(make_record(), history=history)["trend.html"])[0])
+    assert "No earlier runs of run unit were given to the report" in text
+    assert "(2 × run all not compared)" in text

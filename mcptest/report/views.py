@@ -175,6 +175,9 @@ class TrendPoint:
     y_line: float | None
     y_branch: float | None
     y_tests: float
+    status: str = ""  # passed | failed | incomplete
+    baseline: bool = False  # the run this run's deltas are against
+    when: str = ""  # started_at as the chart labels it: the date, with the time when two runs share a day
 
 
 @dataclass
@@ -192,6 +195,8 @@ class TrendChart:
     pct_ticks: list[tuple[int, float]]
     tests_ticks: list[tuple[int, float]]
     tests_max: int
+    selection: str = ""  # the series shown: the selection of the run the report is of
+    others: list[tuple[str, int]] = field(default_factory=list)  # other selections' runs, left out: (label, count)
 
 
 @dataclass
@@ -445,6 +450,15 @@ def trend_chart(history: Sequence[RunSummary | RunRecord], current: RunRecord | 
         runs.append(RunSummary.of(current))
     if not runs:
         return None
+    # one series per selection: a `run unit` is never drawn on the line of a `run all`
+    key = selection_of(RunSummary.of(current)) if current is not None else selection_of(runs[-1])
+    others: dict[str, int] = {}
+    for r in runs:
+        if selection_of(r) != key:
+            others[selection_of(r)] = others.get(selection_of(r), 0) + 1
+    runs = [r for r in runs if selection_of(r) == key]
+    baseline_id = current.coverage.baseline_id if current is not None and current.coverage else None
+    days = [r.started_at[:10] for r in runs]
     width, height, left, right, top, bottom = 760, 260, 48, 56, 16, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     tests_max = max(max(r.counts.total for r in runs), 1)
@@ -472,6 +486,9 @@ def trend_chart(history: Sequence[RunSummary | RunRecord], current: RunRecord | 
                 y_pct(line),
                 y_pct(branch),
                 y_tests,
+                r.status,
+                r.id == baseline_id,
+                r.started_at[:16].replace("T", " ") if days.count(r.started_at[:10]) > 1 else r.started_at[:10],
             )
         )
 
@@ -504,4 +521,14 @@ def trend_chart(history: Sequence[RunSummary | RunRecord], current: RunRecord | 
         pct_ticks,
         tests_ticks,
         tests_max,
+        key,
+        sorted(others.items()),
     )
+
+
+def selection_of(run: RunSummary) -> str:
+    """The series a run belongs to on the trend: what it ran, as the command line said it."""
+    label = f"run {run.suite}"
+    for module in run.modules:
+        label += f" --module {module}"
+    return f"{label} (partial)" if run.partial else label
