@@ -46,6 +46,12 @@ class UsageError(McptestError):
     exit_code = exitcodes.CONFIG_ERROR
 
 
+class RefusedError(McptestError):
+    """The command would do something wrong with valid input (save a failed run as the baseline)."""
+
+    exit_code = exitcodes.REFUSED
+
+
 class NoDataError(McptestError):
     """Nothing was measured or collected where something had to be."""
 

@@ -11,6 +11,7 @@ BRIDGE_UNAVAILABLE = 3
 CONFIG_ERROR = 4
 NO_TESTS_OR_DATA = 5
 BUDGET_EXCEEDED = 6
+REFUSED = 7  # a command declined to do what it would do wrong (baseline save of a failed run)
 INTERRUPTED = 130
 INTERNAL_ERROR = 70  # a bug in mcptest itself: please report it
 
@@ -23,6 +24,7 @@ DESCRIPTIONS: dict[int, tuple[str, str]] = {
     CONFIG_ERROR: ("config-error", "the configuration or the command line is invalid"),
     NO_TESTS_OR_DATA: ("no-tests-or-data", "no test was collected, or coverage measured no file"),
     BUDGET_EXCEEDED: ("budget-exceeded", "a suite ran past its time budget"),
+    REFUSED: ("refused", "baseline save declined a failed, partial or incomplete run (--force saves it)"),
     INTERRUPTED: ("interrupted", "the run was interrupted (Ctrl-C or SIGTERM)"),
     INTERNAL_ERROR: ("internal-error", "mcptest itself failed unexpectedly (a bug; --debug shows the traceback)"),
 }

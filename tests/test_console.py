@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest_report import FAILING_FILE, case, make_record
-from projects import make_project, mcptest
+from projects import CONFIG, make_project, mcptest
 from rich.console import Console
 
 from mcptest import exitcodes
 from mcptest.console_report import MAX_FAILURES, comparison_lines, missing_text, print_record
+from mcptest.history import _umask
 from mcptest.model import FileCoverage, RunRecord, Totals
 
 LONG_PATH = "shop/very_long_package_name/sub_package_of_it/deeply/nested/module_name_that_is_long.py"
@@ -188,3 +190,35 @@ def test_cli_failed_run_prints_summary_log_and_headline(tmp_path: Path) -> None:
     assert "Missing" in out and "Slowest" not in out
     assert out.rstrip().splitlines()[-1].startswith("1 failed, 5 passed · lines ")
     assert "exit 1 (tests-failed)" in out.rstrip().splitlines()[-1]
+
+
+def test_bridges_table_names_the_suites_of_each_probe() -> None:
+    text = render(make_record(), width=120)
+    row = next(line for line in text.splitlines() if "baileys" in line and "8081" in line)
+    assert "integration" in row.split("│")[2]
+
+
+def test_baseline_save_of_a_failed_run_is_refused_with_its_own_code(tmp_path: Path) -> None:
+    make_project(tmp_path, files={"tests/test_fail.py": FAILING})
+    assert mcptest(tmp_path, "run", "unit", "-q").code == exitcodes.TESTS_FAILED
+    refused = mcptest(tmp_path, "baseline", "save")
+    assert refused.code == exitcodes.REFUSED == 7 and "refusing to save" in refused.stderr
+    assert exitcodes.name(refused.code) == "refused"
+    record = next((tmp_path / ".mcptest" / "runs").glob("*.json"))
+    assert record.stat().st_mode & 0o777 == 0o666 & ~_umask()  # as a report is written, not 0600
+
+
+def test_config_check_prints_the_keys_of_the_yaml_file(tmp_path: Path) -> None:
+    config = CONFIG + "flaky:\n  allow: [tests/test_calc.py::test_add_small_numbers_sum]\nmutation: {min_score: 50}\n"
+    make_project(tmp_path, config)
+    result = mcptest(tmp_path, "config", "check")
+    assert result.code == 0, result.output
+    data = yaml.safe_load(result.stdout)
+    assert data["flaky"] == {"allow": ["tests/test_calc.py::test_add_small_numbers_sum"]}
+    assert data["mutation"] == {"min_score": 50.0} and data["suites"]["unit"]["type"] == "unit"
+    assert "flaky_allow" not in result.stdout and "test_type" not in result.stdout
+    # what it prints is a valid mcptest.yaml that reads back the same
+    (tmp_path / "again.yaml").write_text(result.stdout, encoding="utf-8")
+    again = mcptest(tmp_path, "config", "check", "-c", "again.yaml")
+    assert again.code == 0, again.output
+    assert yaml.safe_load(again.stdout) == data
