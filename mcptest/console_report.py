@@ -17,7 +17,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from mcptest import exitcodes
+from mcptest import display, exitcodes
 from mcptest.gate import pct
 from mcptest.model import FileCoverage, RunRecord, TestCase, Totals, Verdict
 from mcptest.textsafe import clean
@@ -73,12 +73,14 @@ def markup(template: str, *values: object, multiline: bool = False) -> Text:
 
 
 def _delta(value: float | None) -> str:
+    """A delta as every writer shows it (``display.delta``: floored to one decimal), green up, red down."""
     if value is None:
         return ""
-    if abs(value) < 0.005:
-        return "±0.00"
-    colour = "green" if value > 0 else "red"
-    return f"[{colour}]{value:+.2f}[/{colour}]"
+    direction = display.delta_dir(value)
+    if direction not in ("up", "down"):
+        return display.delta(value)
+    colour = "green" if direction == "up" else "red"
+    return f"[{colour}]{display.delta(value)}[/{colour}]"
 
 
 def _required(verdicts: Sequence[Verdict]) -> str:
@@ -500,7 +502,6 @@ def print_record(
 def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
     columns = [
         _Column("Bridge", "left"),
-        _Column("Suites", "left", fold=True),
         _Column("URL", "left", fold=True),
         _Column("Status", "left"),
         _Column("HTTP", drop=2),
@@ -513,7 +514,6 @@ def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
         rows.append(
             [
                 plain(p.name),
-                plain(", ".join(p.required_by) or "-"),
                 plain(p.url),
                 plain(p.status, style=colour),
                 str(p.http_status or "-"),

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from mcptest import exitcodes
+from mcptest import display, exitcodes
 from mcptest.config_model import Config, Threshold
 from mcptest.globs import glob_match
 from mcptest.model import CoverageReport, Totals, Verdict
@@ -28,11 +27,8 @@ KIND_CODES = {
 }
 
 
-def pct(value: float | None) -> str:
-    """A percentage floored to one decimal, so 79.99 never shows as a passing-looking 80.0."""
-    if value is None:
-        return "n/a"
-    return f"{math.floor(value * 10 + 1e-9) / 10:.1f}%"
+#: A percentage floored to one decimal, so 79.99 never shows as a passing-looking 80.0 (the rule of every writer).
+pct = display.pct
 
 
 def _met(actual: float | None, required: float) -> bool:
@@ -142,7 +138,7 @@ def _drops(config: Config, report: CoverageReport, scope: set[str] | None, overa
                     -limit,
                     False,
                     config.coverage.max_drop_key,
-                    f"{label} {metric} coverage dropped {abs(delta):.2f} pp against the baseline "
+                    f"{label} {metric} coverage dropped {display.drop(delta)} pp against the baseline "
                     f"(max_drop {limit:g} pp)",
                 )
             )

@@ -26,7 +26,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, covdata, exitcodes, gate, lifecycle, lock, prestart, pytest_output
+from mcptest import __version__, covdata, display, exitcodes, gate, lifecycle, lock, prestart, pytest_output
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import UsageError
 from mcptest.globs import glob_match
@@ -880,7 +880,7 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
     bad = r.counts.bad
     summary = f": {r.counts.passed} passed, {r.counts.failed} failed, {r.counts.error} errors"
     if bad:
-        summary += f"; failed: {', '.join(t.nodeid for t in r.tests if t.outcome in ('failed', 'error'))[:300]}"
+        summary += f"; failed: {display.join_cut([t.nodeid for t in r.tests if t.outcome in ('failed', 'error')])}"
     out.append(verdict("tests", "count", summary, actual=float(bad), required=0, passed=bad == 0))
     flaky = [t for t in r.tests if t.flaky]
     if flaky:
@@ -889,7 +889,7 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
             for t in flaky
             if not any(t.nodeid == a or glob_match(a, t.nodeid) or fnmatch(t.nodeid, a) for a in allowed_flaky)
         ]
-        names = ", ".join(t.nodeid for t in (blocking or flaky))[:400]
+        names = display.join_cut([t.nodeid for t in (blocking or flaky)], 400)
         if blocking:
             message = f": {len(blocking)} flaky test(s) (outcomes differ between attempts): {names}"
         else:

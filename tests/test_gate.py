@@ -76,3 +76,33 @@ def test_exit_code_from_kinds_uses_precedence() -> None:
     ]
     assert gate.exit_code(verdicts) == exitcodes.BUDGET_EXCEEDED
     assert gate.exit_code([Verdict("tests", "suite:u", "count", 0, 0, True)]) == exitcodes.OK
+
+
+def test_max_drop_message_shows_the_drop_as_the_delta_columns_do() -> None:
+    cfg = config(max_drop=1.0)
+    before = report(("pkg/a.py", 2000, 1800, 0, 0))  # 90.0 %
+    now = report(("pkg/a.py", 2000, 1753, 0, 0))  # 87.65 %: -2.35 pp, shown -2.4 in every Δ column
+    covdata.apply_deltas(now, before, "base")
+    (verdict,) = [v for v in gate.coverage_verdicts(cfg, now) if v.kind == "max_drop" and v.target == "file:pkg/a.py"]
+    assert verdict.actual == -2.35
+    assert "line coverage dropped 2.4 pp against the baseline (max_drop 1 pp)" in verdict.message
+
+
+def test_suite_verdicts_cut_long_name_lists_between_names_with_a_count() -> None:
+    from mcptest.model import Counts, SuiteResult, TestCase
+    from mcptest.runner import SuiteRun, suite_verdicts
+
+    names = [f"tests/test_long_module_name.py::test_case_number_{i:03d}" for i in range(40)]
+    tests = [TestCase(n, n.split("::")[1], "tests/test_long_module_name.py", 1, "unit", "failed") for n in names]
+    flaky = [TestCase(f"{n}_f", "f", "tests/x.py", 1, "unit", "flaky", flaky=True) for n in names]
+    result = SuiteResult(name="unit", test_type="unit", paths=["tests"], status="failing", tests=tests + flaky)
+    result.counts = Counts(failed=40, flaky=40)
+    run = SuiteRun(result=result, data_file=Path("x"), log_file=Path("y"), finished=True)
+    result.pytest_exit = 1
+    by_kind = {v.kind: v.message for v in suite_verdicts(run)}
+    for kind, listed in (("tests", names), ("flaky", [f"{n}_f" for n in names])):
+        message = by_kind[kind]
+        head, _, more = message.rpartition(" ... and ")
+        shown = head.split(": ")[-1].split(", ")
+        assert shown and all(name in listed for name in shown), message  # no name cut in the middle
+        assert more == f"{len(listed) - len(shown)} more"

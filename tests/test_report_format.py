@@ -75,3 +75,41 @@ def test_md_code_survives_backticks_and_table_pipes() -> None:
 
 def test_strip_ansi_removes_colour_codes() -> None:
     assert fmt.strip_ansi("\x1b[31mE   assert\x1b[0m") == "E   assert"
+
+
+def test_every_writer_uses_the_one_rounding_rule() -> None:
+    from mcptest import console_report, display, gate
+
+    assert fmt.pct is display.pct and gate.pct is display.pct and fmt.delta is display.delta
+    # the terminal shows deltas as the HTML and Markdown do (it used to print -0.04 as -0.04 and 0.04 as +0.04)
+    assert console_report._delta(-2.35) == "[red]-2.4[/red]"
+    assert console_report._delta(-0.04) == "[red]-0.1[/red]"
+    assert console_report._delta(1.26) == "[green]+1.2[/green]"
+    assert console_report._delta(0.04) == "±0.0"
+    assert console_report._delta(None) == ""
+
+
+def test_drop_is_the_magnitude_of_the_shown_delta() -> None:
+    from mcptest import display
+
+    assert display.drop(-2.35) == "2.4" and display.drop(-50.0) == "50.0" and display.drop(-0.04) == "0.1"
+
+
+@pytest.mark.parametrize(
+    ("items", "limit", "shown"),
+    [
+        (["a", "b", "c"], 300, "a, b, c"),
+        ([], 10, ""),
+        (["x" * 50], 10, "x" * 50),  # one name is never cut
+        (["test_one", "test_two", "test_three", "test_four"], 20, "test_one ... and 3 more"),
+        (["aa", "bb", "cc", "dd"], 22, "aa, bb ... and 2 more"),
+    ],
+)
+def test_join_cut_cuts_between_items_and_counts_the_rest(items: list[str], limit: int, shown: str) -> None:
+    from mcptest import display
+
+    assert display.join_cut(items, limit) == shown
+    if "more" in shown:  # every shown name is whole and the count adds up
+        names, _, rest = shown.partition(" ... and ")
+        assert len(names.split(", ")) + int(rest.split()[0]) == len(items)
+        assert all(n in items for n in names.split(", "))

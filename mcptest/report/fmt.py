@@ -1,66 +1,25 @@
 """Formatting helpers shared by the report writers (jinja2 filters and plain functions).
 
-They turn numbers already in the run record into text; none of them derives a new number.
+They turn numbers already in the run record into text; none of them derives a new number. Percentages and
+deltas are floored to one decimal everywhere (``mcptest.display``); the JSON record keeps exact values.
 """
 
 from __future__ import annotations
 
 import html
-import math
 import re
-from decimal import ROUND_FLOOR, Decimal
 
 from markupsafe import Markup
 
+# Percentages and deltas: the one rounding rule of every writer lives in mcptest.display (the core uses it
+# too, without importing the report package); the templates' filters are these same functions.
+from mcptest.display import delta as delta
+from mcptest.display import delta_dir as delta_dir
+from mcptest.display import drop as drop
+from mcptest.display import floor1 as floor1
+from mcptest.display import num1 as num1
+from mcptest.display import pct as pct
 from mcptest.textsafe import clean
-
-_TENTH = Decimal("0.1")
-
-
-def floor1(value: float) -> Decimal:
-    """``value`` floored to one decimal, from its shortest repr so that 70.3 stays 70.3 (not 70.2)."""
-    return Decimal(repr(float(value))).quantize(_TENTH, rounding=ROUND_FLOOR)
-
-
-def pct(value: float | None) -> str:
-    """A percentage floored to one decimal: 79.99 shows as ``79.9%``, never a rounded-up ``80.0%``."""
-    if value is None:
-        return "n/a"
-    if not math.isfinite(value):
-        return str(value)
-    return f"{floor1(value)}%"
-
-
-def num1(value: float | None) -> str:
-    """A number floored to one decimal, without a unit (``n/a`` when absent)."""
-    if value is None:
-        return "n/a"
-    if not math.isfinite(value):
-        return str(value)
-    return str(floor1(value))
-
-
-def delta(value: float | None) -> str:
-    """A delta in percentage points, floored (never looks better than it is): ``+1.2``, ``-0.1``, ``±0.0``.
-
-    ``—`` when there is no baseline.
-    """
-    if value is None or not math.isfinite(value):
-        return "—"
-    shown = floor1(value)
-    if shown > 0:
-        return f"+{shown}"
-    if shown < 0:
-        return f"-{-shown}"
-    return "±0.0"
-
-
-def delta_dir(value: float | None) -> str:
-    """``up``, ``down``, ``flat`` or ``none``, judged on the floored value so arrow and text agree."""
-    if value is None or not math.isfinite(value):
-        return "none"
-    shown = floor1(value)
-    return "up" if shown > 0 else "down" if shown < 0 else "flat"
 
 
 def arrow(value: float | None) -> str:

@@ -105,7 +105,7 @@ def _suite(
     )
 
 
-def _flaky_failing(suite: SuiteResult, verdicts: Sequence[Verdict]) -> set[str]:
+def flaky_failing(suite: SuiteResult, verdicts: Sequence[Verdict]) -> set[str]:
     """Node ids of the suite's flaky tests that failed the run, from the suite's ``flaky`` verdict.
 
     A passing verdict means ``flaky.allow`` accepted every one. A failing verdict names the tests it blocked on
@@ -134,7 +134,7 @@ def _suite_element(root: ET.Element, suite: SuiteResult, verdicts: Sequence[Verd
             message="suite not run: " + "; ".join(suite.problems),
             type="preflight",
         )
-    failing = _flaky_failing(suite, verdicts) if any(t.flaky for t in suite.tests) else set()
+    failing = flaky_failing(suite, verdicts) if any(t.flaky for t in suite.tests) else set()
     for test in suite.tests:
         _testcase(el, test, flaky_fails=test.nodeid in failing)
     # counted from the testcases written, so the attributes always agree with the body
