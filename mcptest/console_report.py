@@ -502,6 +502,7 @@ def print_record(
 def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
     columns = [
         _Column("Bridge", "left"),
+        _Column("Suites", "left", fold=True),
         _Column("URL", "left", fold=True),
         _Column("Status", "left"),
         _Column("HTTP", drop=2),
@@ -514,6 +515,7 @@ def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
         rows.append(
             [
                 plain(p.name),
+                plain(", ".join(p.required_by) or "-"),
                 plain(p.url),
                 plain(p.status, style=colour),
                 str(p.http_status or "-"),

@@ -248,7 +248,7 @@ def test_baseline_delta_and_max_drop_after_coverage_falls(tmp_path: Path) -> Non
     text = next(f for f in latest(tmp_path)["coverage"]["files"] if f["path"] == "pkg/text.py")
     assert text["totals"]["delta_line"] == pytest.approx(-50.0)
     refused = mcptest(tmp_path, "baseline", "save")
-    assert refused.code == exitcodes.CONFIG_ERROR and "refusing to save" in refused.stderr
+    assert refused.code == exitcodes.REFUSED and "refusing to save" in refused.stderr
     assert mcptest(tmp_path, "baseline", "save", "--force").code == 0
 
 
@@ -282,7 +282,7 @@ def test_run_module_selection_is_partial_and_gates_only_the_module(tmp_path: Pat
     assert record["selection"]["partial"] is True and record["counts"]["total"] == 4
     assert {v["target"] for v in record["verdicts"] if v["kind"] == "threshold"} == {"module:calc"}
     refused = mcptest(tmp_path, "baseline", "save")
-    assert refused.code == exitcodes.CONFIG_ERROR and "only part of the suite" in refused.stderr
+    assert refused.code == exitcodes.REFUSED and "only part of the suite" in refused.stderr
 
 
 def test_run_all_reports_per_suite_and_combined(tmp_path: Path) -> None:
