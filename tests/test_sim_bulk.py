@@ -114,3 +114,26 @@ def test_kept_conversions_tell_bools_and_types_apart() -> None:
     assert iso(1_700_000_000) == iso(1_700_000_000.0) == "2023-11-14T22:13:20.000Z"
     assert iso(1_700_000_000.5, millis=False) == "2023-11-14T22:13:20Z"
     assert iso(1_700_000_000.5) == "2023-11-14T22:13:20.500Z"
+
+
+def schema_of(sim: GoBridgeSim | BaileysBridgeSim) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in sim.conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")]
+
+
+@pytest.mark.parametrize("make", [GoBridgeSim, BaileysBridgeSim])
+def test_reset_in_memory_gives_the_tables_a_file_database_gets(make: Any, tmp_path: Any) -> None:
+    memory, on_disk = make(clock=FakeClock()), make(db=str(tmp_path / "sim.db"), clock=FakeClock())
+    try:
+        for sim in (memory, on_disk):
+            sim.seed({"messages": [{"id": "a", "chat_jid": "1@g.us", "timestamp": 100}]})
+            sim.conn.execute("CREATE TABLE extra (x)")
+            sim.reset()
+            assert sim.stored() == []
+            assert sim.state()["messages"] == 0
+        assert schema_of(memory) == schema_of(on_disk)
+        assert "extra" not in {row[1] for row in schema_of(memory)}
+        memory.seed({"messages": [{"id": "b", "chat_jid": "2@g.us", "timestamp": 5}]})
+        assert [r["id"] for r in memory.stored()] == ["b"]  # the copy is writable and grows
+    finally:
+        memory.close()
+        on_disk.close()

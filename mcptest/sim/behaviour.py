@@ -215,10 +215,15 @@ class BridgeSim:
             self.calls: list[Call] = []
             self.started = self.clock()
             self._counter = 0
-            tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            for table in tables:
-                self.conn.execute(f"DROP TABLE {table}")
-            self.conn.executescript(self.schema)
+            if self.db_path == ":memory:":
+                # the same empty tables as dropping and creating them, copied from a database made once
+                self.conn.commit()
+                self.conn.deserialize(_empty_database(self.schema))
+            else:
+                tables = [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+                for table in tables:
+                    self.conn.execute(f"DROP TABLE {table}")
+                self.conn.executescript(self.schema)
             self.conn.commit()
 
     def set_connected(self, connected: bool) -> None:
@@ -416,6 +421,17 @@ def _object(data: Any) -> dict[str, Any]:
 
 def _valid_jid(jid: Any) -> bool:
     return isinstance(jid, str) and "@" in jid and not jid.startswith("@") and " " not in jid
+
+
+@functools.cache
+def _empty_database(schema: str) -> bytes:
+    """An in-memory database holding only ``schema``, serialised (a simulator's reset copies it)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(schema)
+        return conn.serialize()
+    finally:
+        conn.close()
 
 
 def _insert_rows(conn: sqlite3.Connection, *steps: tuple[str, list[tuple[Any, ...]]]) -> list[int]:
