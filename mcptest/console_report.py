@@ -154,6 +154,8 @@ class _Column:
     justify: Justify = "right"
     drop: int = 0
     fold: bool = False
+    #: For a fold column: the fewest cells it is folded to before other columns are dropped.
+    least: int = FOLD_MIN
 
 
 def _cell(value: RenderableType) -> Text:
@@ -190,7 +192,7 @@ def fit_table(
     wanted = {i: natural(i) for i in keep}
 
     def needed(padding: int) -> int:
-        total = sum(min(wanted[i], FOLD_MIN) if columns[i].fold else wanted[i] for i in keep)
+        total = sum(min(wanted[i], columns[i].least) if columns[i].fold else wanted[i] for i in keep)
         return total + (1 + 2 * padding) * len(keep) + 1  # padding each side, a border between and around
 
     dropped = []
@@ -203,12 +205,24 @@ def fit_table(
     if dropped:
         notes.append(f"not shown at this width: {', '.join(dropped)} (a wider terminal or the HTML report has them)")
     padding = 1 if needed(1) <= width else 0
+    # rich's own layout can leave a table wider than the console when a name is longer than its column:
+    # the fold columns get their widths here: each its least, then what is left in column order (names first)
+    fixed: dict[int, int] = {}
+    chrome = (1 + 2 * padding) * len(keep) + 1
+    if sum(wanted[i] for i in keep) + chrome > width:
+        folds = [i for i in keep if columns[i].fold]
+        fixed = {i: min(wanted[i], columns[i].least) for i in folds}
+        left = width - chrome - sum(wanted[i] for i in keep if not columns[i].fold) - sum(fixed.values())
+        for i in folds:
+            more = max(0, min(wanted[i] - fixed[i], left))
+            fixed[i] += more
+            left -= more
     table = Table(title=title, title_justify="left", caption="; ".join(notes) or None, padding=(0, padding))
     table.caption_justify = "left"
     for i in keep:
         col = columns[i]
         if col.fold:
-            table.add_column(col.name, justify=col.justify, overflow="fold", min_width=min(wanted[i], FOLD_MIN))
+            table.add_column(col.name, justify=col.justify, overflow="fold", width=fixed.get(i))
         else:
             table.add_column(col.name, justify=col.justify, no_wrap=True)
     for n, row in enumerate(cells):
@@ -229,7 +243,7 @@ def _coverage_columns(leading: Sequence[_Column], has_delta: bool, missing: bool
     if has_delta:
         cols += [_Column("Δ line", drop=1), _Column("Δ branch", drop=2)]
     if missing:
-        cols.append(_Column("Missing", "left", fold=True))
+        cols.append(_Column("Missing", "left", fold=True, least=12))  # it wraps between ranges
     return [*cols, _Column("Result", "center")]
 
 
@@ -310,10 +324,10 @@ def coverage_tables(
 def tests_table(record: RunRecord, *, width: int = 120) -> Table:
     total = record.counts
     # at a narrow console, outcome columns that are 0 in every suite go first, then Budget
-    optional = {"xpass": total.xpassed, "xfail": total.xfailed, "Flaky": total.flaky, "Skipped": total.skipped}
-    optional |= {"Errors": total.error}
+    optional = {"Errors": total.error, "Skipped": total.skipped, "Flaky": total.flaky, "xfail": total.xfailed}
+    optional |= {"xpass": total.xpassed}  # the last one goes first
     names = ("Passed", "Failed", "Errors", "Flaky", "Skipped", "xfail", "xpass", "Time", "Budget")
-    order = {name: n for n, name in enumerate(optional, 2) if not optional[name]}
+    order = {name: n for n, name in enumerate(reversed(optional), 2) if not optional[name]}
     columns = [_Column("Suite", "left", fold=True), _Column("Status", "left")]
     columns += [_Column(n, drop=1 if n == "Budget" else order.get(n, 0)) for n in names]
     rows: list[list[RenderableType]] = []

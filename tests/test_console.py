@@ -222,3 +222,18 @@ def test_config_check_prints_the_keys_of_the_yaml_file(tmp_path: Path) -> None:
     again = mcptest(tmp_path, "config", "check", "-c", "again.yaml")
     assert again.code == 0, again.output
     assert yaml.safe_load(again.stdout) == data
+
+
+def test_long_names_and_long_missing_fit_80_columns_with_the_name_whole_on_its_line() -> None:
+    record = make_record()
+    assert record.coverage is not None
+    wide = record.coverage.files[0]
+    wide.path = "src/iniconfig/exceptions.py"
+    wide.executed_lines = list(range(1, 300, 2))
+    wide.missing_lines = list(range(2, 300, 2))
+    text = render(record, width=80, show_missing=True)
+    table = text.split("Coverage per file")[1].split("Coverage per module")[0]
+    rows = [line for line in table.splitlines() if line.startswith(("┏", "┃", "│", "└"))]
+    assert rows and all(len(line) == 80 and line.rstrip()[-1] in "┓┃│┘" for line in rows)
+    assert any(line.startswith("│ src/iniconfig/exceptions.py ") for line in rows)  # the name keeps its line
+    assert "2, 4, 6" in table and "298" in table  # every missing line listed, folded between ranges
