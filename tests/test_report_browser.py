@@ -1,12 +1,16 @@
-"""The HTML summary in a real headless Chromium: it renders, shows the banner, and runs no injected script.
+"""The HTML report in a real headless Chromium: the summary renders, shows the banner and runs no injected
+script; on a file page the highlighting, the toggles and the keys work, on the files page the filter does.
 
 Skipped when Chromium is not installed, unless MCPTEST_REQUIRE_BROWSER=1 (CI) makes that a failure.
-With MCPTEST_REPORT_SCREENSHOT=<path> the screenshot is also copied there (docs/report-summary.png is
-made that way).
+With MCPTEST_REPORT_SCREENSHOT=<path> the summary's screenshot is also copied there (docs/report-summary.png
+is made that way), with MCPTEST_REPORT_FILE_SCREENSHOT=<path> one of a file page (docs/report-file.png).
+The file and files pages are driven over the DevTools protocol: a click, a key or text typed, then what
+the reader would see is asserted.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import select
@@ -174,6 +178,11 @@ class Page:
     def type(self, text: str) -> None:
         self.send("Input.insertText", self._session, text=text)
 
+    def screenshot(self, path: str) -> None:
+        self.js("window.scrollTo(0, 0)")
+        data = self.send("Page.captureScreenshot", self._session, format="png")["data"]
+        Path(path).write_bytes(base64.b64decode(data))
+
     def close(self) -> None:
         self._proc.kill()
         self._proc.wait(timeout=30)
@@ -194,6 +203,8 @@ def report(tmp_path: Path) -> Path:
 def test_file_page_highlighting_toggles_and_keys_work_in_chromium(report: Path, tmp_path: Path) -> None:
     page = Page(chromium(), tmp_path / "profile-file", (report / file_page(FAILING_FILE)).as_uri())
     try:
+        if os.environ.get("MCPTEST_REPORT_FILE_SCREENSHOT"):
+            page.screenshot(os.environ["MCPTEST_REPORT_FILE_SCREENSHOT"])
         assert page.js("getComputedStyle(document.querySelector('#L10 .k')).color") == "rgb(207, 34, 46)"
         assert page.js("document.querySelector('#L10 .nb').textContent") == "RuntimeError"
         missing = "getComputedStyle(document.getElementById('L8')).backgroundColor"

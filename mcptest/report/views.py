@@ -8,6 +8,7 @@ links to, which tests are the slowest, where a point sits on the trend chart.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -372,6 +373,7 @@ def regions(f: FileCoverage, text: str) -> list[Region]:
     return out
 
 
+@functools.cache
 def token_class(ttype: _TokenType) -> str:
     for kind, css in TOKEN_CLASSES:
         if ttype in kind:
@@ -396,6 +398,13 @@ def highlight(path: str, lines: Sequence[str]) -> list[list[tuple[str, str]]] | 
     out: list[list[tuple[str, str]]] = [[]]
     for ttype, value in lexer.get_tokens(text):
         css = token_class(ttype)
+        if "\n" not in value:
+            row = out[-1]
+            if row and row[-1][0] == css:  # one piece for a run of tokens shown alike: fewer spans
+                row[-1] = (css, row[-1][1] + value)
+            elif value:
+                row.append((css, value))
+            continue
         first, *rest = value.split("\n")
         if first:
             out[-1].append((css, first))
