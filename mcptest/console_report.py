@@ -381,7 +381,7 @@ def comparison_lines(test: TestCase, limit: int = MAX_E_LINES) -> list[str]:
     At most ``limit`` lines; when more were there, the last one says how many were left out.
     """
     lines = clean(test.longrepr or "", multiline=True).splitlines()
-    found = [line.rstrip() for line in lines if line.startswith("E ") or line == "E"]
+    found = [line.rstrip() for line in lines if line.startswith("E ") and line[1:].strip()]
     message = _first_line(test.message)
     if found and message and found[0][1:].strip() == message:
         found = found[1:]

@@ -96,7 +96,7 @@ def test_short_summary_has_message_comparison_and_log() -> None:
     record = make_record()
     failed = record.suites[0].tests[2]
     failed.longrepr = (
-        "def test():\n>       assert x == {'a': 1}\nE       AssertionError: boom\nE         Differing items:"
+        "def test():\n>       assert x == {'a': 1}\nE       AssertionError: boom\nE\nE         Differing items:"
     )
     failed.message = "AssertionError: boom"
     text = render(record, width=200, logs={"unit": ["/p/.mcptest/logs/r-unit.log"]})
