@@ -443,11 +443,13 @@ def test_file_page_indexes_functions_and_classes_with_their_own_numbers(tmp_path
         "\n"
         "async def main():\n"  # 17
         "    return Store()\n"  # 18
+        "@overload\n"  # 19
+        "def stub(x: int) -> int: ...\n"  # 20: no statement of its own
     )
     f = FileCoverage(
         "store.py",
         Totals.of(13, 9, 2, 1),
-        executed_lines=[1, 3, 4, 6, 7, 10, 13, 15, 17],
+        executed_lines=[1, 3, 4, 6, 7, 10, 13, 15, 17, 19],
         missing_lines=[8, 11, 12, 14, 18],
         missing_branches=["13->14"],
     )

@@ -325,7 +325,8 @@ def regions(f: FileCoverage, text: str) -> list[Region]:
 
     A region's own lines run from its first body statement to its end, less the bodies of the functions
     and classes defined in it; its ``def``/``class`` line and decorators ran when the enclosing code ran,
-    so they count there. Nothing is shown for a source that does not parse.
+    so they count there. One without a measured line of its own (an ``@overload`` stub) is left out;
+    nothing is shown for a source that does not parse.
     """
     try:
         tree = ast.parse(text)
@@ -359,6 +360,8 @@ def regions(f: FileCoverage, text: str) -> list[Region]:
     out = []
     for line, name, kind, own in found:
         measured = own & statements
+        if not measured:
+            continue  # nothing of its own to measure: an @overload stub, a body of `...` or excluded lines
         covered = len(measured & executed)
         out.append(
             Region(
