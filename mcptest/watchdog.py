@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from mcptest.lifecycle import PARENT_ENV, STOP_ENV
+from mcptest.lifecycle import PARENT_ENV, STOP_ENV, alive
 
 POLL = 0.2
 ORPHAN_GRACE = 2.0
@@ -50,16 +50,6 @@ def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
         return int(libc.prctl(1, int(sig), 0, 0, 0)) == 0  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def orphaned() -> None:
@@ -97,7 +87,7 @@ def guard_parent(*, prctl: bool = True, thread: bool = True, poll: float = POLL)
             return None
         parent = int(named)
         if os.getppid() != parent:
-            if _alive(parent):
+            if alive(parent):
                 return None  # the variable was inherited by a process that mcptest did not start
             orphaned()  # mcptest ended before this process got here
     _guarded = True

@@ -22,6 +22,8 @@ from typing import Any
 
 import requests
 
+from mcptest import lifecycle
+
 ANNOUNCEMENT = re.compile(r"mcptest sim: (\w+) bridge simulator on http://127\.0\.0\.1:(\d+) ")
 _POLL = 0.02
 
@@ -408,17 +410,7 @@ def _pid_alive(pid: int) -> bool:
         done, _ = os.waitpid(pid, os.WNOHANG)  # reap it when it is our own child
         if done == pid:
             return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    return lifecycle.alive(pid)
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
