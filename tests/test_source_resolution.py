@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from projects import env, mcptest
+from projects import CALC, env, mcptest
 from typer.testing import CliRunner
 
 from mcptest import exitcodes
@@ -18,19 +18,6 @@ from mcptest.cli import app
 from mcptest.config import load_config, source_files, top_level_packages
 from mcptest.errors import ConfigError, NoDataError
 from mcptest.runner import coverage_mode
-
-CALC = """\
-def add(a, b):
-    return a + b
-
-
-def sign(x):
-    if x > 0:
-        return 1
-    if x < 0:
-        return -1
-    return 0
-"""
 
 TESTS = """\
 from srcpkg.calc import add, sign
