@@ -90,6 +90,11 @@ def make_project(root: Path, config: str = CONFIG, files: dict[str, str] | None 
         "mcptest.yaml": config,
     }
     layout.update(files or {})
+    return write_files(root, layout)
+
+
+def write_files(root: Path, layout: dict[str, str]) -> Path:
+    """Write each ``path: text`` of ``layout`` under ``root`` (text dedented, folders made); returns ``root``."""
     for name, text in layout.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
-from projects import mcptest
+from projects import mcptest, write_files
 from typer.testing import CliRunner, Result
 
 from mcptest import exitcodes
@@ -37,11 +36,7 @@ def project(root: Path, files: dict[str, str] | None = None, *, src: bool = True
     if src:
         layout["pytest.ini"] = "[pytest]\npythonpath = src\n"
     layout.update(files or {})
-    for name, text in layout.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
+    return write_files(root, layout)
 
 
 def code(result: Result) -> int:
