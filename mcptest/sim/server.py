@@ -31,7 +31,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mcptest.errors import UsageError
-from mcptest.sim.behaviour import CONTROL_PREFIX, BaileysBridgeSim, BridgeSim, GoBridgeSim
+from mcptest.sim.baileys import BaileysBridgeSim
+from mcptest.sim.core import CONTROL_PREFIX, BridgeSim
+from mcptest.sim.go import GoBridgeSim
 from mcptest.textsafe import clean
 
 HOST = "127.0.0.1"
