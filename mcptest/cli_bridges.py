@@ -191,7 +191,7 @@ def up(
     from mcptest import exitcodes
     from mcptest.bridges import is_accepted, wait_for
     from mcptest.errors import McptestError
-    from mcptest.sim.process import sim_target, start_detached
+    from mcptest.sim.detached import sim_target, start_detached
 
     try:
         config, selected, sims_dir = _managed(config_path, names)
@@ -231,7 +231,7 @@ def down(
     Example: mcptest bridges down
     """
     from mcptest.errors import McptestError
-    from mcptest.sim.process import stop_detached
+    from mcptest.sim.detached import stop_detached
 
     try:
         _, selected, sims_dir = _managed(config_path, names)
@@ -254,7 +254,7 @@ def status(names: NamesArg = None, config_path: ConfigOpt = None) -> None:
     from mcptest import exitcodes
     from mcptest.bridges import is_accepted, probe_all
     from mcptest.errors import McptestError
-    from mcptest.sim.process import detached_state
+    from mcptest.sim.detached import detached_state
 
     try:
         _, selected, sims_dir = _managed(config_path, names)

@@ -22,7 +22,8 @@ from mcptest.bridges import BridgeStarter, command_argv, probe
 from mcptest.cli_bridges import app as bridges_app
 from mcptest.cli_sim import app as sim_app
 from mcptest.config_model import BridgeConfig
-from mcptest.sim.process import ANNOUNCEMENT, read_pidfile, write_pidfile
+from mcptest.sim.detached import read_pidfile, write_pidfile
+from mcptest.sim.process import ANNOUNCEMENT
 from mcptest.sim.server import make_sim, port_in_use, serve
 
 #: The commands of `mcptest sim` (the same typer app the main CLI mounts), run as their own process.
