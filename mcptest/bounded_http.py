@@ -6,25 +6,24 @@ the deadline (``connect_timeout + read_timeout`` after the start), the request r
 thread that the caller stops waiting for at the deadline (DNS lookups cannot be interrupted), and
 http.client parses what arrived (status line, headers, chunked or counted bodies, its line and header
 limits). The result is data, never an exception: a body, or a failure (``unreachable`` or ``error``)
-whose reason says what was slow or wrong, with the server's bytes escaped and cut short.
+whose reason says what was slow or wrong, with the server's bytes escaped and cut short. The URL, the
+proxy, TLS trust and the request's bytes are prepared in ``http_target.py``.
 """
 
 from __future__ import annotations
 
-import base64
 import http.client
 import io
-import ipaddress
-import os
 import socket
 import ssl
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
 
-from mcptest import __version__
+from mcptest.http_target import Failed, Target, parse_target, proxy_for, request_bytes, ssl_words, tls_context
+from mcptest.textsafe import show_bytes, show_text
+
+__all__ = ["Fetched", "Pending", "show_bytes", "show_text"]
 
 #: Bytes of an answer's start kept to show in reasons.
 HEAD_BYTES = 48
@@ -35,9 +34,6 @@ GRACE = 0.25
 #: An answer (interim answers, status line, headers and body) larger than this is refused whatever
 #: its headers say: it bounds memory also where http.client would read to the end of the stream.
 MAX_ANSWER_BYTES = 1024 * 1024
-
-#: A proxy is never used for these hosts (like requests' handling of loopback, but always).
-_LOOPBACK_NAMES = ("localhost",)
 
 
 @dataclass
@@ -75,16 +71,6 @@ class Pending:
         return exchange.fetched
 
 
-def show_bytes(data: bytes, limit: int = HEAD_BYTES) -> str:
-    """Foreign bytes for a message: Python's escaped bytes notation, cut after ``limit`` bytes."""
-    return repr(data[:limit]) + ("..." if len(data) > limit else "")
-
-
-def show_text(text: str, limit: int = 80) -> str:
-    """Foreign text for a message: unprintable characters escaped as repr() does, cut to ``limit``."""
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
 
 # --------------------------------------------------------------------------- the exchange
 
@@ -97,23 +83,6 @@ class _Stalled(Exception):
     """A receive waited ``read_timeout`` seconds for nothing."""
 
 
-class _Failed(Exception):
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-@dataclass
-class _Target:
-    https: bool
-    host: str  # as given to getaddrinfo (IDNA-encoded, no brackets)
-    port: int
-    host_header: str
-    authority: str  # host:port, always with the port (a CONNECT target)
-    path: str  # origin-form request target
-    url: str  # absolute-form request target (through an HTTP proxy)
-    authorization: str | None
 
 
 class _Wire(io.RawIOBase):
@@ -142,7 +111,7 @@ class _Wire(io.RawIOBase):
         except TimeoutError:
             raise _Deadline() if remaining <= self.read_timeout else _Stalled() from None
         if self.received + count > self.limit:
-            raise _Failed("error", f"answer larger than {self.limit // 1024} KiB in all (headers and body)")
+            raise Failed("error", f"answer larger than {self.limit // 1024} KiB in all (headers and body)")
         if count:
             chunk = bytes(buffer[:count]) if not self.first_line_done or len(self.head) < HEAD_BYTES else b""
             self.head = (self.head + chunk)[: HEAD_BYTES + 1]
@@ -183,7 +152,7 @@ class _Exchange:
     def run(self) -> None:
         try:
             fetched = self._fetch()
-        except _Failed as exc:
+        except Failed as exc:
             fetched = Fetched(http_status=self.http_status, failure=(exc.status, exc.reason))
         except Exception as exc:  # a verdict in every case: a bug here must not become a crash or a hang
             fetched = Fetched(
@@ -211,7 +180,7 @@ class _Exchange:
             return "no status line"
         interim = f" after {self.interim} interim 1xx answer(s)" if self.interim else ""
         what = "headers incomplete" if wire.first_line_done else "status line incomplete"
-        return f"{what}{interim} ({wire.received} bytes so far: {show_bytes(wire.head)})"
+        return f"{what}{interim} ({wire.received} bytes so far: {show_bytes(wire.head, HEAD_BYTES)})"
 
     def too_late(self) -> str:
         return f"no complete answer within {self.total:g} s (connect + read timeout): {self.progress()}"
@@ -225,8 +194,8 @@ class _Exchange:
     # -- the steps
 
     def _fetch(self) -> Fetched:
-        target = _parse(self.url)
-        proxy = _proxy_for(target)
+        target = parse_target(self.url)
+        proxy = proxy_for(target)
         address = (proxy[0], proxy[1]) if proxy else (target.host, target.port)
         if proxy:
             self.proxy = f"{proxy[0]}:{proxy[1]}"
@@ -239,7 +208,7 @@ class _Exchange:
             request_target = target.url if proxy and not target.https else target.path
             extra = [f"Proxy-Authorization: {proxy[2]}"] if proxy and proxy[2] and not target.https else []
             self.phase = "answer"
-            self._send(sock, _request(target, request_target, extra))
+            self._send(sock, request_bytes(target, request_target, extra))
             self.wire = _Wire(sock, self.read_timeout, self.deadline)
             source = _Source(io.BufferedReader(self.wire))
             response = self._answer(source)
@@ -253,11 +222,11 @@ class _Exchange:
         except _Stalled:
             raise self._failed("unreachable", self.stalled()) from None
         except ssl.SSLError as exc:
-            raise self._failed("error", f"TLS error: {_ssl_words(exc)}") from None
+            raise self._failed("error", f"TLS error: {ssl_words(exc)}") from None
         except http.client.RemoteDisconnected:
             raise self._failed("unreachable", self._closed()) from None
         except (http.client.BadStatusLine, http.client.UnknownProtocol):
-            raise self._failed("error", f"not an HTTP answer: {show_bytes(self._head())}") from None
+            raise self._failed("error", f"not an HTTP answer: {show_bytes(self._head(), HEAD_BYTES)}") from None
         except http.client.IncompleteRead:
             raise self._failed("error", f"HTTP {self.http_status}, chunked body cut short or malformed") from None
         except http.client.HTTPException as exc:  # LineTooLong, more than 100 headers
@@ -270,9 +239,9 @@ class _Exchange:
         finally:
             sock.close()
 
-    def _failed(self, status: str, reason: str) -> _Failed:
+    def _failed(self, status: str, reason: str) -> Failed:
         """The failure, naming the proxy when it was the proxy that answered (or did not)."""
-        return _Failed(status, f"proxy {self.proxy}: {reason}" if self.phase == "tunnel" else reason)
+        return Failed(status, f"proxy {self.proxy}: {reason}" if self.phase == "tunnel" else reason)
 
     def _remaining(self) -> float:
         remaining = self.deadline - time.monotonic()
@@ -285,13 +254,13 @@ class _Exchange:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError):
-            raise _Failed("unreachable", f"DNS lookup of {show_text(host)} failed{via}") from None
+            raise Failed("unreachable", f"DNS lookup of {show_text(host)} failed{via}") from None
         problem = "no address"
         for family, kind, proto, _, address in infos:
             try:
                 remaining = self._remaining()
             except _Deadline:
-                raise _Failed("unreachable", self.too_late()) from None
+                raise Failed("unreachable", self.too_late()) from None
             sock = socket.socket(family, kind, proto)
             try:
                 sock.settimeout(min(self.connect_timeout, remaining))
@@ -305,7 +274,7 @@ class _Exchange:
             except OSError as exc:
                 problem = f"connection failed: {exc.strerror or exc}"
             sock.close()
-        raise _Failed("unreachable", problem + via)
+        raise Failed("unreachable", problem + via)
 
     def _send(self, sock: socket.socket, data: bytes) -> None:
         sock.settimeout(min(self._remaining(), self.read_timeout))
@@ -314,7 +283,7 @@ class _Exchange:
         except TimeoutError:
             raise _Stalled() from None
 
-    def _tunnel(self, sock: socket.socket, target: _Target, authorization: str | None) -> None:
+    def _tunnel(self, sock: socket.socket, target: Target, authorization: str | None) -> None:
         self.phase = "tunnel"
         lines = [f"CONNECT {target.authority} HTTP/1.1", f"Host: {target.authority}"]
         if authorization:
@@ -324,12 +293,12 @@ class _Exchange:
         answer = http.client.HTTPResponse(_Source(io.BufferedReader(self.wire, 1)), method="CONNECT")  # type: ignore[arg-type]
         answer.begin()
         if answer.status != 200:
-            raise _Failed("error", f"proxy {self.proxy} refused the tunnel: HTTP {answer.status}")
+            raise Failed("error", f"proxy {self.proxy} refused the tunnel: HTTP {answer.status}")
         self.wire = None
 
     def _tls(self, sock: socket.socket, host: str) -> ssl.SSLSocket:
         self.phase = "tls"
-        wrapped = _tls_context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+        wrapped = tls_context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
         try:
             remaining = self._remaining()
             wrapped.settimeout(min(remaining, self.read_timeout))
@@ -351,7 +320,7 @@ class _Exchange:
             if response.status >= 200:
                 return response
             if response.status == 101:
-                raise _Failed("error", "HTTP 101, the server switched protocols")
+                raise Failed("error", "HTTP 101, the server switched protocols")
             self.interim += 1
             response.fp = None  # type: ignore[assignment]  # else closing (or collecting) it closes the reader
 
@@ -359,7 +328,7 @@ class _Exchange:
         status = response.status
         declared = response.length  # None for chunked or close-delimited bodies
         if declared is not None and declared > self.max_body:
-            raise _Failed("error", f"HTTP {status}, body larger than {self.max_body // 1024} KiB")
+            raise Failed("error", f"HTTP {status}, body larger than {self.max_body // 1024} KiB")
         chunks: list[bytes] = []
         while True:
             chunk = response.read1(min(16384, self.max_body + 1 - self.body_bytes))  # one receive at most
@@ -368,9 +337,9 @@ class _Exchange:
             chunks.append(chunk)
             self.body_bytes += len(chunk)
             if self.body_bytes > self.max_body:
-                raise _Failed("error", f"HTTP {status}, body larger than {self.max_body // 1024} KiB")
+                raise Failed("error", f"HTTP {status}, body larger than {self.max_body // 1024} KiB")
         if declared is not None and response.length:  # the connection closed before Content-Length bytes
-            raise _Failed("error", f"HTTP {status}, body cut short ({self.body_bytes} of {declared} bytes)")
+            raise Failed("error", f"HTTP {status}, body cut short ({self.body_bytes} of {declared} bytes)")
         return b"".join(chunks)
 
     def _head(self) -> bytes:
@@ -387,121 +356,3 @@ class _Exchange:
         if self.phase in ("connect", "tls") or wire is None or wire.received == 0:
             return "connection reset"
         return f"connection reset: {self.progress()}"
-
-
-# --------------------------------------------------------------------------- URL, proxy, TLS, request
-
-
-def _parse(url: str) -> _Target:
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise _Failed("error", f"invalid URL {url!r}: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        if parts.hostname and scheme:
-            raise _Failed("error", f"unsupported URL scheme in {url!r}")
-        raise _Failed("error", f"invalid URL {url!r}")
-    if not parts.hostname:
-        raise _Failed("error", f"invalid URL {url!r}: no host")
-    try:
-        host = parts.hostname if parts.hostname.isascii() else parts.hostname.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise _Failed("error", f"invalid URL {url!r}: bad host name") from None
-    if not host.isprintable() or any(c in host for c in " /\\"):
-        raise _Failed("error", f"invalid URL {url!r}: bad host name")
-    default = 443 if scheme == "https" else 80
-    port = port or default
-    shown_host = f"[{host}]" if ":" in host else host
-    host_header = shown_host if port == default else f"{shown_host}:{port}"
-    safe = "/%:@!$&'()*+,;=~-._"
-    path = quote(parts.path or "/", safe=safe)
-    if parts.query:
-        path += "?" + quote(parts.query, safe=safe + "?")
-    authorization = None
-    if parts.username is not None:
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        authorization = "Basic " + base64.b64encode(pair).decode("ascii")
-    return _Target(
-        https=scheme == "https",
-        host=host,
-        port=port,
-        host_header=host_header,
-        authority=f"{shown_host}:{port}",
-        path=path,
-        url=f"{scheme}://{host_header}{path}",
-        authorization=authorization,
-    )
-
-
-def _proxy_for(target: _Target) -> tuple[str, int, str | None] | None:
-    """(host, port, Proxy-Authorization) from the *_proxy environment, or None; loopback never uses one."""
-    if _is_loopback(target.host):
-        return None
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get("https" if target.https else "http") or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(target.host):
-        return None
-    if "://" not in proxy:
-        proxy = "http://" + proxy
-    try:
-        parts = urlsplit(proxy)
-        port = parts.port or 80
-    except ValueError:
-        raise _Failed("error", f"invalid proxy URL {show_text(proxy)!r} in the environment") from None
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise _Failed("error", f"proxy {show_text(proxy)!r} from the environment is not an http:// proxy")
-    authorization = None
-    if parts.username is not None:
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        authorization = "Basic " + base64.b64encode(pair).decode("ascii")
-    return parts.hostname, port, authorization
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-_CONTEXT: ssl.SSLContext | None = None
-
-
-def _tls_context() -> ssl.SSLContext:
-    """The system's trust store plus certifi's (what requests used), and the usual CA bundle variables."""
-    global _CONTEXT
-    if _CONTEXT is None:
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        context = ssl.create_default_context(cafile=bundle or None)
-        if not bundle:
-            try:
-                import certifi
-
-                context.load_verify_locations(certifi.where())
-            except (ImportError, OSError, ssl.SSLError):
-                pass
-        _CONTEXT = context
-    return _CONTEXT
-
-
-def _ssl_words(exc: ssl.SSLError) -> str:
-    words = getattr(exc, "verify_message", None) or str(exc) or type(exc).__name__
-    return show_text(str(words), 120)
-
-
-def _request(target: _Target, request_target: str, extra: list[str]) -> bytes:
-    lines = [
-        f"GET {request_target} HTTP/1.1",
-        f"Host: {target.host_header}",
-        "Accept: application/json",
-        f"User-Agent: mcptest/{__version__}",
-        "Connection: close",
-        *extra,
-    ]
-    if target.authorization:
-        lines.append(f"Authorization: {target.authorization}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")

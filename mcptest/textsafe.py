@@ -5,6 +5,8 @@ reasons, paths) may hold bytes a terminal obeys: colours, cursor moves, a cleare
 window title, a hyperlink that shows one address and opens another, a carriage return that writes
 over what was printed before. ``clean`` removes all of them, so what is shown is the text itself.
 The run record keeps the raw text; only what is shown (terminal, HTML, Markdown, JUnit) is cleaned.
+``show_text`` and ``show_bytes`` quote foreign text inside a message that is kept (a bridge's reason):
+unprintable characters escaped as ``repr`` does, cut short with ``...``.
 
     clean("\\x1b[31mFAILED\\x1b[0m")                   -> "FAILED"
     clean("a\\r\\nb", multiline=True)                   -> "a\\nb"
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean"]
+__all__ = ["clean", "show_bytes", "show_text"]
 
 # Escape sequences (ECMA-48), most specific first:
 #   CSI: ESC [ or the 8-bit U+009B, parameter bytes 0x30-0x3F, intermediate bytes 0x20-0x2F, a final
@@ -68,3 +70,15 @@ def clean(text: object, *, multiline: bool = False) -> str:
         value = _BREAK.sub(" ", value).replace(_TAB, " ")
         value = _CONTROL_LINE.sub("", value)
     return _SURROGATE.sub("\ufffd", _BIDI.sub("", value))
+
+
+def show_bytes(data: bytes, limit: int = 48) -> str:
+    """Foreign bytes for a message: Python's escaped bytes notation, cut after ``limit`` bytes."""
+    return repr(data[:limit]) + ("..." if len(data) > limit else "")
+
+
+def show_text(text: str, limit: int = 80) -> str:
+    """Foreign text for a message: unprintable characters escaped as repr() does, cut to ``limit``."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
