@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from mcptest.http_target import Failed, Target, parse_target, proxy_for, request_bytes, ssl_words, tls_context
 from mcptest.textsafe import show_bytes, show_text
 
-__all__ = ["Fetched", "Pending", "show_bytes", "show_text"]
+__all__ = ["Fetched", "Pending"]
 
 #: Bytes of an answer's start kept to show in reasons.
 HEAD_BYTES = 48
