@@ -29,6 +29,17 @@ def bridges() -> None:
 
 _STYLES = {"ok": "green", "degraded": "yellow", "error": "red", "unreachable": "red"}
 
+NamesArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="NAME", show_default=False,
+                   help="Bridges as named under `bridges:` in the config (default: all of them)."),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("-c", "--config", metavar="PATH", show_default=False,
+                 help="Config file (default: mcptest.yaml in the current folder or its parents)."),
+]
+
 
 @app.command("check")
 def check(
@@ -46,23 +57,15 @@ def check(
             "--wait",
             metavar="SECONDS",
             min=0,
-            help="Poll every 0.5 s for up to SECONDS until every bridge is accepted (0: probe once).",
+            help="Poll every 0.5 s for up to SECONDS until every bridge is accepted (0: probe once);"
+            " the table says how long it waited for each.",
         ),
     ] = 0.0,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print the probes as a JSON list instead of a table."),
     ] = False,
-    config_path: Annotated[
-        Path | None,
-        typer.Option(
-            "-c",
-            "--config",
-            metavar="PATH",
-            help="Config file (default: mcptest.yaml in the current folder or its parents).",
-            show_default=False,
-        ),
-    ] = None,
+    config_path: ConfigOpt = None,
 ) -> None:
     """Probe the health endpoint of each bridge and say whether it is in an accepted state.
 
@@ -117,6 +120,8 @@ def _print_table(probes: list[BridgeProbe], reasons: list[str]) -> None:
         status = Text(clean(p.status), style=_STYLES.get(p.status, ""))
         if p.started_by_mcptest:
             status.append(" (started)")
+        if p.waited_s is not None:
+            status.append(f"\nwaited {p.waited_s:.1f} s")
         # Text, not str: a name, URL or reason may hold brackets that rich would read as markup; and
         # cleaned: a bridge's reason quotes what the bridge answered, which may hold terminal controls.
         table.add_row(
@@ -135,18 +140,6 @@ def _print_table(probes: list[BridgeProbe], reasons: list[str]) -> None:
         console.print(Text.assemble(("not accepted: ", "red"), clean(reason)), soft_wrap=True)
     if not reasons:
         console.print(Text(f"all {len(probes)} bridge(s) accepted", style="green"))
-
-
-NamesArg = Annotated[
-    list[str] | None,
-    typer.Argument(metavar="NAME", show_default=False,
-                   help="Bridges as named under `bridges:` in the config (default: all of them)."),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("-c", "--config", metavar="PATH", show_default=False,
-                 help="Config file (default: mcptest.yaml in the current folder or its parents)."),
-]
 
 
 def _managed(config_path: Path | None, names: list[str] | None) -> tuple[Any, list[Any], Path]:

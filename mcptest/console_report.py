@@ -19,7 +19,7 @@ from rich.text import Text
 
 from mcptest import display, exitcodes
 from mcptest.gate import pct
-from mcptest.model import FileCoverage, RunRecord, TestCase, Totals, Verdict
+from mcptest.model import BridgeProbe, FileCoverage, RunRecord, TestCase, Totals, Verdict
 from mcptest.textsafe import clean
 
 #: Above this many files, the file table shows only files with a verdict that failed or a delta.
@@ -513,6 +513,11 @@ def print_record(
     out.print(headline(record), soft_wrap=True)
 
 
+def _waited(probe: BridgeProbe) -> str:
+    """How long the preflight waited for a bridge, on a line of its own ("" when it did not wait)."""
+    return "" if probe.waited_s is None else f"\nwaited {probe.waited_s:.1f} s"
+
+
 def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
     columns = [
         _Column("Bridge", "left"),
@@ -531,7 +536,7 @@ def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
                 plain(p.name),
                 plain(", ".join(p.required_by) or "-"),
                 plain(p.url),
-                plain(p.status, style=colour),
+                plain(p.status, style=colour).append(_waited(p)),
                 str(p.http_status or "-"),
                 f"{p.response_time_ms:.0f} ms" if p.response_time_ms is not None else "-",
                 plain(p.reason),

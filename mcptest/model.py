@@ -193,6 +193,9 @@ class BridgeProbe:
     required_by: list[str] = field(default_factory=list)
     checked_at: str | None = None
     started_by_mcptest: bool = False
+    #: Seconds the check waited for this bridge (--wait, or a bridge mcptest started): from its start
+    #: until the bridge answered as accepted, or until the check gave up; None when it did not wait.
+    waited_s: float | None = None
 
 
 @dataclass

@@ -117,6 +117,17 @@ def always(reply: Reply) -> Responder:
     return lambda _n: reply
 
 
+def degraded_for(seconds: float) -> Responder:
+    """503 degraded until ``seconds`` after the first request, then ok: a bridge that becomes healthy."""
+    first: list[float] = []
+
+    def respond(_n: int) -> Reply:
+        first.append(time.monotonic())
+        return Reply() if first[-1] - first[0] >= seconds else Reply(503, {"status": "degraded"})
+
+    return respond
+
+
 # --------------------------------------------------------------------------- misbehaving servers
 
 #: A step of a raw answer: bytes to send, a pause in seconds, or one of the markers below.

@@ -257,6 +257,37 @@ def test_wait_zero_probes_once() -> None:
     assert server.hits == 1
 
 
+def test_wait_for_says_how_long_it_waited_for_each_bridge() -> None:
+    fake = FakeTime()
+    late = lambda n: Reply(503, {"status": "degraded"}) if n <= 2 else Reply()  # noqa: E731
+    with BridgeServer(always(Reply())) as ready, BridgeServer(late) as slow, BridgeServer(
+        always(Reply(500, {"status": "error"}))
+    ) as broken:
+        cfgs = [bridge(ready.url, "ready"), bridge(slow.url, "slow"), bridge(broken.url, "broken")]
+        results = bridges.wait_for(cfgs, 3.0, interval=0.5, clock=fake.clock, sleep=fake.sleep)
+    assert [r.status for r in results] == ["ok", "ok", "error"]
+    # accepted at the first poll, at the third (after two sleeps), never (given up after 3 s)
+    assert [r.waited_s for r in results] == [0.0, 1.0, 3.0]
+
+
+def test_wait_for_counts_a_wait_from_when_the_bridge_was_accepted_for_good() -> None:
+    fake = FakeTime()
+    flapping = {1: Reply(), 2: Reply(503, {"status": "degraded"})}  # ok, degraded, then ok for good
+    with BridgeServer(lambda n: flapping.get(n, Reply())) as flaps, BridgeServer(
+        lambda n: Reply(503, {"status": "degraded"}) if n <= 3 else Reply()
+    ) as slow:
+        cfgs = [bridge(flaps.url, "flaps"), bridge(slow.url, "slow")]
+        results = bridges.wait_for(cfgs, 5.0, interval=0.5, clock=fake.clock, sleep=fake.sleep)
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert [r.waited_s for r in results] == [1.0, 1.5]
+
+
+def test_no_wait_records_no_waited_time() -> None:
+    with BridgeServer(always(Reply())) as server:
+        assert bridges.wait_for([bridge(server.url)], 0)[0].waited_s is None
+        assert bridges.probe_all([bridge(server.url)])[0].waited_s is None
+
+
 # --------------------------------------------------------------------------- preflight
 
 
@@ -326,6 +357,7 @@ def test_start_a_bridge_then_stop_it(tmp_path: Path) -> None:
         results = starter.ensure([cfg])
         assert results[0].status == "ok", results[0].reason
         assert results[0].started_by_mcptest
+        assert results[0].waited_s is not None and 0.0 < results[0].waited_s < 10.0
         process = starter.started[0].process
         assert process.poll() is None
     assert process.poll() is not None
@@ -377,6 +409,7 @@ def test_detaching_start_command_is_stopped_by_the_stop_command(tmp_path: Path) 
         results = starter.ensure([cfg])
         assert results[0].status == "ok", results[0].reason
         assert results[0].started_by_mcptest
+        assert results[0].waited_s is not None and 0.0 < results[0].waited_s < 10.0
         assert starter.started[0].process.wait(timeout=5) == 0  # the start command itself exited 0
     assert starter.stop_problems == []
     assert port_refuses(port)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from bridge_servers import BridgeServer, Reply, always, free_port
+from bridge_servers import BridgeServer, Reply, always, degraded_for, free_port
 from typer.testing import CliRunner
 
 from mcptest import exitcodes
@@ -90,6 +92,40 @@ def test_wait_polls_until_accepted(tmp_path: Path) -> None:
     assert result.exit_code == exitcodes.OK, result.output
     assert server.hits == 2
     assert json.loads(result.stdout)[0]["status"] == "ok"
+
+
+def test_wait_says_how_long_it_waited_for_each_bridge(tmp_path: Path) -> None:
+    with BridgeServer(degraded_for(0.6)) as go, BridgeServer(always(Reply())) as baileys:
+        config = write_config(tmp_path, {"go": go.url, "baileys": baileys.url})
+        started = time.monotonic()
+        result = runner.invoke(app, ["check", "--wait", "10", "-c", str(config)], env={"COLUMNS": "200"})
+        elapsed = time.monotonic() - started
+    assert result.exit_code == exitcodes.OK, result.output
+    assert elapsed < 5.0  # done at the first poll after 0.6 s (every 0.5 s), not after --wait's 10 s
+    waits = [float(w) for w in re.findall(r"waited (\d+\.\d) s", result.output)]
+    assert len(waits) == 2, result.output  # one per bridge, in the order of the table: go, baileys
+    assert 0.6 <= waits[0] <= elapsed
+    assert waits[1] < 0.5  # healthy at the first probe
+
+
+def test_wait_records_how_long_it_waited_in_the_json(tmp_path: Path) -> None:
+    with BridgeServer(degraded_for(0.3)) as server:
+        config = write_config(tmp_path, {"go": server.url})
+        result = runner.invoke(app, ["check", "--wait", "5", "--json", "-c", str(config)])
+    assert result.exit_code == exitcodes.OK, result.output
+    (probe,) = json.loads(result.stdout)
+    assert probe["status"] == "ok" and server.hits >= 2
+    assert 0.3 <= probe["waited_s"] < 2.0
+
+
+def test_without_wait_no_waited_time_is_shown(tmp_path: Path) -> None:
+    with BridgeServer(always(Reply())) as server:
+        config = write_config(tmp_path, {"go": server.url})
+        table = runner.invoke(app, ["check", "-c", str(config)], env={"COLUMNS": "200"})
+        as_json = runner.invoke(app, ["check", "--json", "-c", str(config)])
+    assert table.exit_code == as_json.exit_code == exitcodes.OK
+    assert "waited" not in table.output
+    assert json.loads(as_json.stdout)[0]["waited_s"] is None
 
 
 def test_unknown_bridge_is_a_usage_error(tmp_path: Path) -> None:

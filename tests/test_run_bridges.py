@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import requests
+from bridge_servers import BridgeServer, degraded_for
 from projects import latest, make_project, mcptest
 
 from mcptest import exitcodes
@@ -91,3 +92,15 @@ def test_run_no_preflight_is_written_into_the_record(tmp_path: Path) -> None:
     record = latest(tmp_path)
     assert record["selection"]["preflight"] is False and record["bridges"] == []
     assert any("bridge preflight skipped (--no-preflight)" in w for w in record["warnings"])
+
+
+def test_run_wait_says_how_long_it_waited_for_the_bridge(tmp_path: Path) -> None:
+    with BridgeServer(degraded_for(0.5)) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        make_project(tmp_path, config(port, start=False))
+        result = mcptest(tmp_path, "run", "integration", "--wait", "10", extra_env={"COLUMNS": "160"})
+    assert result.code == exitcodes.OK, result.output
+    assert server.hits >= 2  # degraded at first: the preflight waited for it
+    (probe,) = latest(tmp_path)["bridges"]
+    assert probe["status"] == "ok" and 0.5 <= probe["waited_s"] < 10
+    assert f"waited {probe['waited_s']:.1f} s" in result.stdout  # in the bridges table

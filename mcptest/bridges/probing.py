@@ -87,19 +87,34 @@ def wait_for(
     """Poll until every bridge is accepted or ``wait`` seconds have passed; return the last probes.
 
     The loop is bounded twice: by the clock and by a poll count derived from ``wait / interval``, so an
-    injected clock that never advances cannot make it spin forever.
+    injected clock that never advances cannot make it spin forever. With ``wait`` > 0 each probe says
+    how long it was waited for (``waited_s``): until the round of polls from which on it was accepted,
+    or until the last round when it never was.
     """
     interval = max(interval, 0.01)
-    deadline = clock() + max(wait, 0.0)
+    began = clock()
+    deadline = began + max(wait, 0.0)
     max_polls = math.ceil(max(wait, 0.0) / interval) + 1
     probes: list[BridgeProbe] = []
+    since: list[float | None] = [None] * len(bridges)  # when each became accepted (and stayed so)
+    at = began
     for _ in range(max_polls):
         probes = probe_all(bridges)
-        remaining = deadline - clock()
+        at = clock()
+        since = [(s if s is not None else at) if is_accepted(p) else None for s, p in zip(since, probes, strict=True)]
+        remaining = deadline - at
         if all(is_accepted(p) for p in probes) or remaining <= 0:
             break
         sleep(min(interval, remaining))
+    if wait > 0:
+        for result, accepted_at in zip(probes, since, strict=True):
+            result.waited_s = waited(began, at if accepted_at is None else accepted_at)
     return probes
+
+
+def waited(began: float, until: float) -> float:
+    """Seconds from ``began`` to ``until`` as a probe records them (milliseconds, never negative)."""
+    return round(max(until - began, 0.0), 3)
 
 
 def sim_call_count(bridge: BridgeConfig) -> int | None:

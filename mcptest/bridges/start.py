@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from mcptest.bridges.probing import Clock, Sleep, is_accepted, probe, probe_all, wait_for
+from mcptest.bridges.probing import Clock, Sleep, is_accepted, probe, probe_all, wait_for, waited
 from mcptest.config_model import BridgeConfig
 from mcptest.model import BridgeProbe
 
@@ -79,14 +79,18 @@ class BridgeStarter:
         A bridge without a ``start`` command is polled for up to ``wait`` seconds; a bridge that was
         started is polled for up to its ``start_timeout``. A start command that exits 0 (``docker
         compose up -d``) is fine as long as the health endpoint becomes accepted in time; one that
-        exits with another code is reported with its code and the tail of its log.
+        exits with another code is reported with its code and the tail of its log. The probe of each
+        bridge with seconds to wait says how long it was waited for (``waited_s``).
         """
+        began = self.clock()
         probes = probe_all(bridges)
         already = {s.bridge.name for s in self.started}
         launched, problems = self._launch_missing(bridges, probes, already)
         budgets = {b.name: b.start_timeout if b.name in launched else max(wait, 0.0) for b in bridges}
-        self._poll(bridges, probes, budgets, problems, launched)
-        for bridge, result in zip(bridges, probes, strict=True):
+        answered = self._poll(bridges, probes, budgets, problems, launched)
+        for bridge, result, at in zip(bridges, probes, answered, strict=True):
+            if budgets[bridge.name] > 0:
+                result.waited_s = waited(began, at)
             if bridge.name in already or bridge.name in launched:
                 result.started_by_mcptest = True
             if bridge.name in problems:
@@ -121,10 +125,14 @@ class BridgeStarter:
         budgets: dict[str, float],
         problems: dict[str, str],
         launched: set[str],
-    ) -> None:
+    ) -> list[float]:
         """Probe again, in ``probes``, every bridge not accepted yet, until each is accepted, its start
-        command failed (added to ``problems``) or its budget of seconds from now has passed."""
+        command failed (added to ``problems``) or its budget of seconds from now has passed.
+
+        Returns, for each bridge, the clock reading when its probe in ``probes`` had answered.
+        """
         now = self.clock()
+        answered = [now] * len(bridges)
         deadlines = {name: now + budget for name, budget in budgets.items()}
         processes = {s.bridge.name: s for s in self.started if s.bridge.name in launched}
         longest = max(deadlines.values(), default=now) - now
@@ -143,8 +151,11 @@ class BridgeStarter:
                 break
             self.sleep(self.interval)
             fresh = probe_all([bridges[i] for i in pending])
+            at = self.clock()
             for i, result in zip(pending, fresh, strict=True):
                 probes[i] = result
+                answered[i] = at
+        return answered
 
     def _launch(self, bridge: BridgeConfig) -> str | None:
         """Run the start command in its own process group; return a problem sentence or None."""
