@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from mcptest.bridges.probing import Clock, Sleep, is_accepted, probe, probe_all, wait_for, waited
@@ -169,10 +170,7 @@ class BridgeStarter:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"bridge-{_safe(bridge.name)}.log"
         with open(log_path, "ab") as log:
-            log.write(
-                f"--- {datetime.now(UTC).isoformat(timespec='seconds')} start: {bridge.start}\n".encode()
-            )
-            log.flush()
+            _log_header(log, "start", bridge.start)
             try:
                 process = subprocess.Popen(
                     argv,
@@ -229,8 +227,7 @@ class BridgeStarter:
         if not argv:
             return f"bridge {bridge.name}: stop command is empty"
         with open(started.log_path, "ab") as log:
-            log.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} stop: {bridge.stop}\n".encode())
-            log.flush()
+            _log_header(log, "stop", bridge.stop)
             try:
                 code = subprocess.run(
                     argv,
@@ -302,6 +299,12 @@ def _start_failure(started: StartedBridge | None) -> str | None:
         f"start command exited with code {code} before the bridge was healthy"
         f" (log {started.log_path}){_log_tail(started.log_path)}"
     )
+
+
+def _log_header(log: BinaryIO, what: str, command: str) -> None:
+    """The line a bridge's log gets before the output of its start or stop command."""
+    log.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} {what}: {command}\n".encode())
+    log.flush()
 
 
 def _log_tail(path: Path, lines: int = 15, max_chars: int = 2000) -> str:

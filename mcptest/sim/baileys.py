@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mcptest.sim.core import BridgeSim, SimError, arg, int_arg, json_object, valid_jid
-from mcptest.sim.store import dicts, insert_rows, iso, to_unix, tuples
+from mcptest.sim.store import insert_rows, iso, to_unix, tuples
 
 BAILEYS_SCHEMA = """
 CREATE TABLE messages (
@@ -29,6 +29,7 @@ class BaileysBridgeSim(BridgeSim):
 
     name = "baileys"
     schema = BAILEYS_SCHEMA
+    message_order = "timestamp_ms, id"
 
     def reset(self) -> None:
         super().reset()
@@ -173,11 +174,3 @@ class BaileysBridgeSim(BridgeSim):
 
     def _state(self) -> dict[str, Any]:
         return {"messages": self._count("messages"), "history": self._count("history")}
-
-    def stored(self, chat_jid: str | None = None) -> list[dict[str, Any]]:
-        """Rows of the temporary store (for assertions), oldest first."""
-        with self.lock:
-            sql, params = "SELECT * FROM messages", []
-            if chat_jid is not None:
-                sql, params = sql + " WHERE chat_jid = ?", [chat_jid]
-            return dicts(self.conn, sql + " ORDER BY timestamp_ms, id", params)

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mcptest.sim.store import Clock, empty_database
+from mcptest.sim.store import Clock, dicts, empty_database
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 CONTROL_PREFIX = "/_sim/"
@@ -109,6 +109,7 @@ class BridgeSim:
 
     name = "bridge"
     schema = ""
+    message_order = "rowid"  # how ``stored()`` sorts the message table, oldest first
 
     def __init__(self, db: str = ":memory:", clock: Clock | None = None) -> None:
         self.clock: Clock = clock or time.monotonic
@@ -196,6 +197,14 @@ class BridgeSim:
     def history(self, pattern: str | None = None) -> list[Call]:
         with self.lock:
             return [c for c in self.calls if pattern is None or fnmatch.fnmatchcase(c.path, pattern)]
+
+    def stored(self, chat_jid: str | None = None) -> list[dict[str, Any]]:
+        """Rows of the message table (Go: with is_read; Baileys: the temporary store), oldest first."""
+        with self.lock:
+            sql, params = "SELECT * FROM messages", []
+            if chat_jid is not None:
+                sql, params = sql + " WHERE chat_jid = ?", [chat_jid]
+            return dicts(self.conn, f"{sql} ORDER BY {self.message_order}", params)
 
     def close(self) -> None:
         self.conn.close()

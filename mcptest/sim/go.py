@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mcptest.sim.core import BridgeSim, SimError, arg, int_arg, json_object, valid_jid
-from mcptest.sim.store import dicts, insert_rows, iso, to_unix, tuples
+from mcptest.sim.store import insert_rows, iso, to_unix, tuples
 
 BATCH_LIMIT = 1000
 GO_ENSURE_CHAT = "INSERT OR IGNORE INTO chats (jid, name, community_jid) VALUES (?, ?, NULL)"
@@ -26,6 +26,7 @@ class GoBridgeSim(BridgeSim):
 
     name = "go"
     schema = GO_SCHEMA
+    message_order = "timestamp, id"
 
     def _register_routes(self) -> None:
         self.route("/health", get=self._health)
@@ -302,12 +303,3 @@ class GoBridgeSim(BridgeSim):
 
     def _state(self) -> dict[str, Any]:
         return {"messages": self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]}
-
-    def stored(self, chat_jid: str | None = None) -> list[dict[str, Any]]:
-        """Rows of the message table (for assertions), oldest first."""
-        with self.lock:
-            sql, params = "SELECT * FROM messages", []
-            if chat_jid is not None:
-                sql, params = sql + " WHERE chat_jid = ?", [chat_jid]
-            return dicts(self.conn, sql + " ORDER BY timestamp, id", params)
-

@@ -119,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.command == "GET" and path == STORE_ROUTE:
             chat = query["chat_jid"][0] if query.get("chat_jid") else None
-            self._write(200, {"bridge": sim.name, "rows": sim.stored(chat)})  # type: ignore[attr-defined]
+            self._write(200, {"bridge": sim.name, "rows": sim.stored(chat)})
             return
         self.server.count(path)
         response = sim.handle(self.command, path, query, body)
