@@ -470,7 +470,7 @@ def config_check(
 
     import yaml
 
-    from mcptest.config import VIA, config_to_dict
+    from mcptest.config import VIA, as_written, config_to_dict
     from mcptest.history import History, ReportDirError
 
     config = _load(config_path)
@@ -481,7 +481,7 @@ def config_check(
     if problems:
         raise ReportDirError("; ".join(problems))
     resolved = config_to_dict(config)
-    data = _as_written(resolved)
+    data = as_written(resolved)
     if as_json:  # with what each source entry resolved to (the comment lines of the YAML form)
         typer.echo(json.dumps({**data, "sources": resolved["sources"]}, indent=2))
     else:
@@ -491,44 +491,6 @@ def config_check(
             target = f" -> {entry.path}" if entry.path != entry.name else ""
             typer.echo(clean(f"# source {entry.name}{target} ({entry.kind}{via})"))
         typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
-
-
-def _as_written(data: dict[str, Any]) -> dict[str, Any]:
-    """The resolved config under the keys and in the shapes of mcptest.yaml (``flaky.allow``, ``suites.X.type``).
-
-    Values are resolved (environment expanded, durations in seconds, source as measured); a key whose value
-    is unset is left out, as it would be in the file; the file's own path is in the first comment line.
-    """
-
-    def given(value: Any) -> Any:
-        if isinstance(value, dict):
-            kept = {k: given(v) for k, v in value.items() if v is not None}
-            return {k: v for k, v in kept.items() if v != {}}
-        return value
-
-    def threshold(entry: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in (entry.get("threshold") or {}).items() if v is not None}
-
-    def named(entries: dict[str, Any], renames: dict[str, str] | None = None) -> dict[str, Any]:
-        out = {}
-        for key, entry in entries.items():
-            item = {(renames or {}).get(k, k): v for k, v in entry.items() if k not in ("name", "threshold")}
-            item |= threshold(entry)
-            out[key] = item
-        return out
-
-    coverage = dict(data["coverage"])
-    coverage["files"] = {f["pattern"]: threshold(f) for f in coverage.get("files", [])}
-    written: dict[str, Any] = {"version": data["version"], "source": data["source"], "coverage": coverage}
-    written["modules"] = named(data["modules"])
-    written["suites"] = named(data["suites"], {"test_type": "type"})
-    written["bridges"] = named(data["bridges"])
-    written["report"] = data["report"]
-    written["flaky"] = {"allow": data["flaky_allow"]}
-    written["audit"] = {"gate": data["audit_gate"], "exclude": data["audit_exclude"], "naming": data["audit_naming"]}
-    written["mutation"] = {"min_score": data["mutation_min_score"]}
-    result: dict[str, Any] = given(written)
-    return result
 
 
 @app.command()
