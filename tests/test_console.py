@@ -11,7 +11,8 @@ from projects import CONFIG, make_project, mcptest
 from rich.console import Console
 
 from mcptest import exitcodes
-from mcptest.console_report import MAX_FAILURES, comparison_lines, missing_text, print_record
+from mcptest.console_failures import MAX_FAILURES, comparison_lines
+from mcptest.console_report import missing_text, print_record
 from mcptest.history.files import _umask
 from mcptest.model import FileCoverage, RunRecord, Totals
 
