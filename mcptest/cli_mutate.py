@@ -47,16 +47,7 @@ def mutate(
     from mcptest.mutate import run_mutations
 
     config = load(config_path)
-    err = console(stderr=True)
-
-    def progress(kind: str, data: dict[str, Any]) -> None:
-        if kind == "planned":
-            err.print(
-                f"mcptest mutate: {data['selected']} mutant(s) of {data['candidates']} in {data['files']} file(s)"
-            )
-        elif kind == "mutant-end" and (data["done"] % 10 == 0 or data["done"] == data["total"]):
-            err.print(f"mcptest mutate: {data['done']}/{data['total']} done")
-
+    progress = _Progress()
     result = run_mutations(
         config,
         suite=suite,
@@ -74,6 +65,21 @@ def mutate(
     if required is not None and (result.score_percent is None or result.score_percent < required):
         typer.echo(f"mcptest: mutation score below the required {required:g}%", err=True)
         raise typer.Exit(exitcodes.THRESHOLD_MISSED)
+
+
+class _Progress:
+    """The plan and every tenth mutant done, on stderr."""
+
+    def __init__(self) -> None:
+        self.err = console(stderr=True)
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "planned":
+            self.err.print(
+                f"mcptest mutate: {data['selected']} mutant(s) of {data['candidates']} in {data['files']} file(s)"
+            )
+        elif kind == "mutant-end" and (data["done"] % 10 == 0 or data["done"] == data["total"]):
+            self.err.print(f"mcptest mutate: {data['done']}/{data['total']} done")
 
 
 def _print_result(result: MutationResult) -> None:
