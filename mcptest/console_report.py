@@ -1,75 +1,30 @@
 """The terminal view of a run record (rich tables); it renders the record and computes nothing new.
 
-Foreign text (node ids, messages, paths, bridge names and reasons, warnings) never goes into rich
-markup: ``plain`` makes it a ``Text`` and ``markup`` puts it into the fields of a markup template,
-both after ``textsafe.clean``. rich's ``escape`` is not enough: a text ending in a backslash would
-still change the markup that follows it.
+Foreign text goes into rich output only through ``plain`` and ``markup`` (``console_text``, imported
+here for every caller); the tables fit the console through ``console_table.fit_table``; the short test
+summary of failures is ``console_failures``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
 
-from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from mcptest import display, exitcodes
+from mcptest.console_failures import print_failures
+from mcptest.console_table import Column, fit_table
+from mcptest.console_text import markup, plain
 from mcptest.gate import pct
-from mcptest.model import BridgeProbe, FileCoverage, RunRecord, TestCase, Totals, Verdict
+from mcptest.model import BridgeProbe, FileCoverage, RunRecord, Totals, Verdict
 from mcptest.textsafe import clean
 
 #: Above this many files, the file table shows only files with a verdict that failed or a delta.
 MAX_FILE_ROWS = 60
-#: Failed and errored tests in the short test summary without ``-v`` (``-v`` lists every one).
-MAX_FAILURES = 10
-#: Lines of a failure's comparison (the ``E`` lines of its traceback) shown per test; ``-v``: more.
-MAX_E_LINES = 8
-MAX_E_LINES_VERBOSE = 60
-#: A failure message longer than this is cut, with an ellipsis and the count of what was left out.
-MAX_MESSAGE = 300
-#: A folded column (file names, node ids, missing lines) is never squeezed below this many cells
-#: before less important columns are dropped.
-FOLD_MIN = 24
 #: Gates counted in the headline: coverage thresholds, max_drop and budgets (tests are counted apart).
 GATE_KINDS = ("threshold", "max_drop", "budget")
-
-#: Stands for a field while a markup template is parsed (a private-use character, never in a template).
-_FIELD = "\ue000"
-
-
-def plain(value: object, *, multiline: bool = False, style: str = "") -> Text:
-    """Foreign text as a rich ``Text``: cleaned, shown as it is, never read as markup."""
-    return Text(clean(value, multiline=multiline), style=style)
-
-
-def markup(template: str, *values: object, multiline: bool = False) -> Text:
-    """Our own rich markup ``template`` whose ``{}`` fields are filled with foreign ``values``.
-
-    The template is parsed as markup; each value is cleaned and inserted as plain text, taking the
-    style around its field: ``markup("[red]✗[/red] {}", reason)``.
-    """
-    parts = template.split("{}")
-    if len(parts) != len(values) + 1:
-        raise ValueError(f"markup template {template!r} has {len(parts) - 1} fields for {len(values)} values")
-    styled = Text.from_markup(_FIELD.join(parts), emoji=False)
-    out = Text()
-    start = 0
-    for value in values:
-        at = styled.plain.index(_FIELD, start)
-        if at > start:
-            out.append_text(styled[start:at])
-        field = plain(value, multiline=multiline)
-        for span in styled[at : at + 1].spans:
-            field.stylize(span.style)
-        out.append_text(field)
-        start = at + 1
-    if start < len(styled.plain):
-        out.append_text(styled[start:])
-    return out
 
 
 def _delta(value: float | None) -> str:
@@ -143,108 +98,21 @@ def _fully_covered(file: FileCoverage) -> bool:
     return t.covered_lines == t.statements and t.covered_branches == t.branches
 
 
-Justify = Literal["left", "center", "right"]
-
-
-@dataclass
-class _Column:
-    """A column of a table that must fit the console: ``drop`` > 0 columns go first (highest first)."""
-
-    name: str
-    justify: Justify = "right"
-    drop: int = 0
-    fold: bool = False
-    #: For a fold column: the fewest cells it is folded to before other columns are dropped.
-    least: int = FOLD_MIN
-
-
-def _cell(value: RenderableType) -> Text:
-    if isinstance(value, Text):
-        return value
-    return Text.from_markup(str(value), emoji=False)
-
-
-def fit_table(
-    title: str | Text,
-    columns: Sequence[_Column],
-    rows: Sequence[Sequence[RenderableType]],
-    width: int,
-    *,
-    sections: Sequence[int] = (),
-    caption: str | None = None,
-) -> Table:
-    """A table that fits ``width`` cells without cutting a file name or node id.
-
-    The columns marked ``fold`` (names, missing lines) wrap instead of being cut with an ellipsis, down to
-    FOLD_MIN cells; when the table is still wider than the console, the columns with the highest ``drop``
-    are left out first (the caption names them), then the cell padding goes. ``sections``: rows that end
-    a section.
-    """
-    cells = [[_cell(v) for v in row] for row in rows]
-
-    def natural(i: int) -> int:
-        widths = [cell_len(columns[i].name)]
-        for row in cells:
-            widths += [cell_len(line) for line in row[i].plain.splitlines() or [""]]
-        return max(widths)
-
-    keep = list(range(len(columns)))
-    wanted = {i: natural(i) for i in keep}
-
-    def needed(padding: int) -> int:
-        total = sum(min(wanted[i], columns[i].least) if columns[i].fold else wanted[i] for i in keep)
-        return total + (1 + 2 * padding) * len(keep) + 1  # padding each side, a border between and around
-
-    dropped = []
-    for i in sorted((i for i in keep if columns[i].drop), key=lambda i: -columns[i].drop):
-        if needed(1) <= width:
-            break
-        keep.remove(i)
-        dropped.append(columns[i].name)
-    notes = [caption] if caption else []
-    if dropped:
-        notes.append(f"not shown at this width: {', '.join(dropped)} (a wider terminal or the HTML report has them)")
-    padding = 1 if needed(1) <= width else 0
-    # rich's own layout can leave a table wider than the console when a name is longer than its column:
-    # the fold columns get their widths here: each its least, then what is left in column order (names first)
-    fixed: dict[int, int] = {}
-    chrome = (1 + 2 * padding) * len(keep) + 1
-    if sum(wanted[i] for i in keep) + chrome > width:
-        folds = [i for i in keep if columns[i].fold]
-        fixed = {i: min(wanted[i], columns[i].least) for i in folds}
-        left = width - chrome - sum(wanted[i] for i in keep if not columns[i].fold) - sum(fixed.values())
-        for i in folds:
-            more = max(0, min(wanted[i] - fixed[i], left))
-            fixed[i] += more
-            left -= more
-    table = Table(title=title, title_justify="left", caption="; ".join(notes) or None, padding=(0, padding))
-    table.caption_justify = "left"
-    for i in keep:
-        col = columns[i]
-        if col.fold:
-            table.add_column(col.name, justify=col.justify, overflow="fold", width=fixed.get(i))
-        else:
-            table.add_column(col.name, justify=col.justify, no_wrap=True)
-    for n, row in enumerate(cells):
-        table.add_row(*(row[i] for i in keep), end_section=n in sections)
-    return table
-
-
-def _coverage_columns(leading: Sequence[_Column], has_delta: bool, missing: bool) -> list[_Column]:
+def _coverage_columns(leading: Sequence[Column], has_delta: bool, missing: bool) -> list[Column]:
     """The columns of a coverage table; at a narrow console the counts go first, then Required, then deltas."""
     cols = [
         *leading,
-        _Column("Lines", drop=5),
-        _Column("Line %"),
-        _Column("Branches", drop=4),
-        _Column("Branch %"),
-        _Column("Required", "left", drop=3),
+        Column("Lines", drop=5),
+        Column("Line %"),
+        Column("Branches", drop=4),
+        Column("Branch %"),
+        Column("Required", "left", drop=3),
     ]
     if has_delta:
-        cols += [_Column("Δ line", drop=1), _Column("Δ branch", drop=2)]
+        cols += [Column("Δ line", drop=1), Column("Δ branch", drop=2)]
     if missing:
-        cols.append(_Column("Missing", "left", fold=True, least=12))  # it wraps between ranges
-    return [*cols, _Column("Result", "center")]
+        cols.append(Column("Missing", "left", fold=True, least=12))  # it wraps between ranges
+    return [*cols, Column("Result", "center")]
 
 
 def _row(
@@ -277,24 +145,11 @@ def coverage_tables(
     for v in record.verdicts:
         by_target.setdefault(v.target, []).append(v)
     has_delta = cov.baseline_id is not None
-    tables = []
 
     def failing(f: FileCoverage) -> bool:
         return any(not v.passed for v in by_target.get(f"file:{f.path}", []))
 
-    files = cov.files
-    notes = []
-    if skip_covered:
-        kept = [f for f in files if not _fully_covered(f)]
-        if len(kept) < len(files):
-            notes.append(f"{len(files) - len(kept)} files skipped due to complete coverage")
-        files = kept
-    if len(files) > MAX_FILE_ROWS and not all_files:
-        keep = [f for f in files if failing(f) or (f.totals.delta_line or 0) < 0 or (f.totals.delta_branch or 0) < 0]
-        notes.append(
-            f"{len(files) - len(keep)} more files pass every gate and did not drop; -v or the HTML report lists all"
-        )
-        files = keep
+    files, notes = _shown_files(cov.files, failing, skip_covered=skip_covered, all_files=all_files)
     with_missing = show_missing or any(failing(f) for f in files)
     title = markup("Coverage per file (against baseline {})", cov.baseline_id) if has_delta else "Coverage per file"
     rows: list[list[RenderableType]] = []
@@ -307,18 +162,36 @@ def coverage_tables(
     overall = by_target.get("overall", [])
     total = _row(["[bold]TOTAL[/bold]"], cov.overall, overall, has_delta)
     rows.append([*total, *([""] if with_missing else []), _result(overall)])
-    columns = _coverage_columns([_Column("File", "left", fold=True)], has_delta, with_missing)
+    columns = _coverage_columns([Column("File", "left", fold=True)], has_delta, with_missing)
     caption = "; ".join(notes) or None
-    tables.append(fit_table(title, columns, rows, width, sections=[len(rows) - 1], caption=caption))
-
+    tables = [fit_table(title, columns, rows, width, sections=[len(rows) - 1], caption=caption)]
     if cov.modules:
         rows = []
         for m in cov.modules:
             verdicts = by_target.get(f"module:{m.name}", [])
             rows.append([*_row([plain(m.name), str(len(m.files))], m.totals, verdicts, has_delta), _result(verdicts)])
-        leading = [_Column("Module", "left", fold=True), _Column("Files", drop=6)]
+        leading = [Column("Module", "left", fold=True), Column("Files", drop=6)]
         tables.append(fit_table("Coverage per module", _coverage_columns(leading, has_delta, False), rows, width))
     return tables
+
+
+def _shown_files(
+    files: list[FileCoverage], failing: Callable[[FileCoverage], bool], *, skip_covered: bool, all_files: bool
+) -> tuple[list[FileCoverage], list[str]]:
+    """The files of the file table and the notes that say which were left out."""
+    notes = []
+    if skip_covered:
+        kept = [f for f in files if not _fully_covered(f)]
+        if len(kept) < len(files):
+            notes.append(f"{len(files) - len(kept)} files skipped due to complete coverage")
+        files = kept
+    if len(files) > MAX_FILE_ROWS and not all_files:
+        keep = [f for f in files if failing(f) or (f.totals.delta_line or 0) < 0 or (f.totals.delta_branch or 0) < 0]
+        notes.append(
+            f"{len(files) - len(keep)} more files pass every gate and did not drop; -v or the HTML report lists all"
+        )
+        files = keep
+    return files, notes
 
 
 def tests_table(record: RunRecord, *, width: int = 120) -> Table:
@@ -328,8 +201,8 @@ def tests_table(record: RunRecord, *, width: int = 120) -> Table:
     optional |= {"xpass": total.xpassed}  # the last one goes first
     names = ("Passed", "Failed", "Errors", "Flaky", "Skipped", "xfail", "xpass", "Time", "Budget")
     order = {name: n for n, name in enumerate(reversed(optional), 2) if not optional[name]}
-    columns = [_Column("Suite", "left", fold=True), _Column("Status", "left")]
-    columns += [_Column(n, drop=1 if n == "Budget" else order.get(n, 0)) for n in names]
+    columns = [Column("Suite", "left", fold=True), Column("Status", "left")]
+    columns += [Column(n, drop=1 if n == "Budget" else order.get(n, 0)) for n in names]
     rows: list[list[RenderableType]] = []
     for s in record.suites:
         c = s.counts
@@ -360,78 +233,9 @@ def slowest_table(record: RunRecord, count: int, *, width: int = 120) -> Table |
     tests = sorted(timed, key=lambda t: t.duration, reverse=True)[:count]
     if not tests:
         return None
-    columns = [_Column("Time"), _Column("Suite", "left", drop=1), _Column("Test", "left", fold=True)]
+    columns = [Column("Time"), Column("Suite", "left", drop=1), Column("Test", "left", fold=True)]
     rows: list[list[RenderableType]] = [[f"{t.duration:.2f}s", plain(t.suite), plain(t.nodeid)] for t in tests]
     return fit_table(f"Slowest {len(tests)} tests", columns, rows, width)
-
-
-def _first_line(text: str | None) -> str:
-    lines = clean(text or "", multiline=True).splitlines()
-    line = next((x.strip() for x in lines if x.strip()), "")
-    if len(line) > MAX_MESSAGE:
-        cut = line.rfind(" ", 0, MAX_MESSAGE)
-        cut = cut if cut > MAX_MESSAGE // 2 else MAX_MESSAGE
-        line = f"{line[:cut]}… ({len(line) - cut} more characters)"
-    return line
-
-
-def comparison_lines(test: TestCase, limit: int = MAX_E_LINES) -> list[str]:
-    """The ``E`` lines of a failure's traceback (pytest's assertion comparison), without the message line.
-
-    At most ``limit`` lines; when more were there, the last one says how many were left out.
-    """
-    lines = clean(test.longrepr or "", multiline=True).splitlines()
-    found = [line.rstrip() for line in lines if line.startswith("E ") and line[1:].strip()]
-    message = _first_line(test.message)
-    if found and message and found[0][1:].strip() == message:
-        found = found[1:]
-    if len(found) > limit:
-        left = len(found) - (limit - 1)
-        found = [*found[: limit - 1], f"E   ... ({left} more lines in the full log)"]
-    return found
-
-
-def _attempts(test: TestCase) -> str:
-    return ", ".join(a.outcome for a in test.attempts)
-
-
-def print_failures(
-    out: Console, record: RunRecord, *, verbose: bool = False, logs: Mapping[str, Sequence[str]] | None = None
-) -> None:
-    """pytest's "short test summary info": each failed, errored or flaky test with its message and
-    comparison (the first MAX_FAILURES without ``verbose``), then the full log of every suite that failed."""
-    bad = [t for t in record.all_tests() if t.outcome in ("failed", "error")]
-    flaky = [t for t in record.all_tests() if t.flaky or t.outcome == "flaky"]
-    failed_suites = [s for s in record.suites if s.status in ("failing", "incomplete")]
-    if not bad and not flaky and not failed_suites:
-        return
-    if bad or flaky:
-        out.rule("short test summary info", characters="=")
-    shown = bad if verbose else bad[:MAX_FAILURES]
-    limit = MAX_E_LINES_VERBOSE if verbose else MAX_E_LINES
-    for t in shown:
-        label = "FAILED" if t.outcome == "failed" else "ERROR"
-        message = _first_line(t.message)
-        if message:
-            out.print(markup(f"[red]{label}[/red] {{}} - {{}}", t.nodeid, message), soft_wrap=True)
-        else:
-            out.print(markup(f"[red]{label}[/red] {{}}", t.nodeid), soft_wrap=True)
-        for line in comparison_lines(t, limit):
-            out.print(markup("    {}", line), soft_wrap=True)
-    if len(shown) < len(bad):
-        out.print(
-            f"... and {len(bad) - len(shown)} more failed or errored tests (mcptest run -v lists every one; "
-            "so do the record and the HTML report)"
-        )
-    for t in flaky:
-        out.print(markup("[yellow]flaky: {}[/yellow] - attempts: {}", t.nodeid, _attempts(t)), soft_wrap=True)
-        for i, a in enumerate(t.attempts, 1):
-            why = _first_line(a.message)
-            text = f"{a.outcome} in {a.duration:.2f}s" + (f": {why}" if why else "")
-            out.print(markup("    attempt {}: {}", i, text), soft_wrap=True)
-    for s in failed_suites:
-        for path in (logs or {}).get(s.name, []):
-            out.print(markup("Full log of suite {}: {}", s.name, path), soft_wrap=True)
 
 
 def headline(record: RunRecord) -> Text:
@@ -520,13 +324,13 @@ def _waited(probe: BridgeProbe) -> str:
 
 def _print_bridges(out: Console, record: RunRecord, width: int) -> None:
     columns = [
-        _Column("Bridge", "left"),
-        _Column("Suites", "left", fold=True),
-        _Column("URL", "left", fold=True),
-        _Column("Status", "left"),
-        _Column("HTTP", drop=2),
-        _Column("Time", drop=1),
-        _Column("Reason", "left", fold=True),
+        Column("Bridge", "left"),
+        Column("Suites", "left", fold=True),
+        Column("URL", "left", fold=True),
+        Column("Status", "left"),
+        Column("HTTP", drop=2),
+        Column("Time", drop=1),
+        Column("Reason", "left", fold=True),
     ]
     rows: list[list[RenderableType]] = []
     for p in record.bridges:

@@ -11,8 +11,9 @@ from projects import CONFIG, make_project, mcptest
 from rich.console import Console
 
 from mcptest import exitcodes
-from mcptest.console_report import MAX_FAILURES, comparison_lines, missing_text, print_record
-from mcptest.history import _umask
+from mcptest.console_failures import MAX_FAILURES, comparison_lines
+from mcptest.console_report import missing_text, print_record
+from mcptest.history.files import _umask
 from mcptest.model import FileCoverage, RunRecord, Totals
 
 LONG_PATH = "shop/very_long_package_name/sub_package_of_it/deeply/nested/module_name_that_is_long.py"

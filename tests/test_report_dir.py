@@ -18,7 +18,6 @@ from conftest_report import make_record
 from fault_table import FAULTS
 from projects import Result, env, make_project, mcptest
 
-from mcptest import history as history_module
 from mcptest.history import History, ReportDirError, atomic_write_text, number_problem, parse_json
 
 REPORT_CONFIG = "source: [pkg]\ncoverage:\n  overall: {line: 50}\nsuites:\n  unit: {paths: [tests], timeout: 30s}\n"
@@ -175,7 +174,7 @@ def fill_disk(monkeypatch: pytest.MonkeyPatch) -> Any:
         os.close(fd)
         return os.open("/dev/full", os.O_WRONLY), path
 
-    return lambda: monkeypatch.setattr(history_module.tempfile, "mkstemp", mkstemp)
+    return lambda: monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
 
 
 def test_atomic_write_on_a_full_disk_keeps_the_old_file(tmp_path: Path, fill_disk: Any) -> None:

@@ -294,7 +294,7 @@ SOURCE_LOOP = """{% for l in lines %}
 
 def test_source_rows_are_the_template_loop_they_replace_hostile_text_included() -> None:
     from mcptest.report.html import environment, source_rows
-    from mcptest.report.views import SourceLine
+    from mcptest.report.source import SourceLine
 
     lines = [
         SourceLine(1, "<script>alert('x') & \"y\"</script>", "mis"),
@@ -322,7 +322,7 @@ def test_file_page_is_highlighted_and_every_line_reads_as_the_file(pages: dict[s
 
 
 def test_highlighting_keeps_line_numbers_through_multiline_strings_and_odd_breaks(tmp_path: Path) -> None:
-    from mcptest.report.views import source_view
+    from mcptest.report.source import source_view
 
     source = '\n\n"""first\nsecond"""\r\nx = 1\x0cy = 2\rz = """a\n\nb"""\n\n'
     (tmp_path / "odd.py").write_text(source, newline="")
@@ -340,7 +340,7 @@ def test_highlighting_keeps_line_numbers_through_multiline_strings_and_odd_break
 
 def test_unknown_file_types_and_lines_with_control_characters_are_shown_plain(tmp_path: Path) -> None:
     from mcptest.report.html import source_rows
-    from mcptest.report.views import SourceLine, highlight
+    from mcptest.report.source import SourceLine, highlight
 
     assert highlight("data.unknown-extension", ["x = 1"]) is None
     tokens = highlight("m.py", ["x = '\x1b[31mred'"])
@@ -422,7 +422,7 @@ def test_a_flaky_verdict_that_counts_more_than_it_names_lists_every_flaky_test_o
 
 
 def test_file_page_indexes_functions_and_classes_with_their_own_numbers(tmp_path: Path) -> None:
-    from mcptest.report.views import regions
+    from mcptest.report.source import regions
 
     source = (
         "import os\n"  # 1

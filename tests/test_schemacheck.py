@@ -10,7 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mcptest.history import _schema, schema_problem
+from mcptest.history import schema_problem
+from mcptest.history.records import _schema
 from mcptest.model import Attempt, AuditFinding
 from mcptest.schemacheck import SchemaCompileError, compile_schema
 from tests.conftest_report import make_history, make_record

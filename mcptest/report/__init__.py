@@ -136,21 +136,7 @@ def render_reports(
     ``"-"`` there means stdout (not for html). Every format is rendered before anything is written,
     so a failing template leaves all previous reports as they were.
     """
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise ReportError(
-            f"unknown report format {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}"
-        )
-    outputs = dict(outputs or {})
-    extra = set(outputs) - set(FORMATS)
-    if extra:
-        raise ReportError(f"unknown report format {', '.join(sorted(map(repr, extra)))} in outputs")
-    if str(outputs.get("html", "")) == STDOUT:
-        raise ReportError("the HTML report is a folder of pages and cannot go to stdout")
-    to_stdout = [f for f in formats if str(outputs.get(f, "")) == STDOUT]
-    if len(to_stdout) > 1:
-        raise ReportError(f"only one report can go to stdout, not {' and '.join(to_stdout)}")
-
+    outputs = _checked_outputs(formats, outputs)
     out_dir = Path(out_dir)
     rendered: dict[str, str | dict[str, str]] = {}
     for f in dict.fromkeys(formats):
@@ -179,3 +165,22 @@ def render_reports(
             if path is not None:
                 paths.append(path)
     return paths
+
+
+def _checked_outputs(formats: Sequence[str], outputs: Mapping[str, Path | str] | None) -> dict[str, Path | str]:
+    """``outputs`` as a dict, once the formats are known, html is not sent to stdout and one format at most is."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ReportError(
+            f"unknown report format {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}"
+        )
+    checked = dict(outputs or {})
+    extra = set(checked) - set(FORMATS)
+    if extra:
+        raise ReportError(f"unknown report format {', '.join(sorted(map(repr, extra)))} in outputs")
+    if str(checked.get("html", "")) == STDOUT:
+        raise ReportError("the HTML report is a folder of pages and cannot go to stdout")
+    to_stdout = [f for f in formats if str(checked.get(f, "")) == STDOUT]
+    if len(to_stdout) > 1:
+        raise ReportError(f"only one report can go to stdout, not {' and '.join(to_stdout)}")
+    return checked

@@ -16,6 +16,8 @@ import mcptest
 from mcptest.history import RunSummary
 from mcptest.model import RunRecord
 from mcptest.report import fmt, views
+from mcptest.report.source import SourceLine, parse_branch, source_view
+from mcptest.report.trend import TrendChart, trend_chart
 from mcptest.textsafe import clean
 
 #: The entry page; written last so it never links to pages that are not there yet.
@@ -74,7 +76,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def source_rows(lines: Sequence[views.SourceLine]) -> fmt.Cleaned:
+def source_rows(lines: Sequence[SourceLine]) -> fmt.Cleaned:
     """The rows of a file page's source table, one per line, each ending with a line break.
 
     The same HTML a template loop over the lines writes (``tests/test_report_scale.py`` holds them equal),
@@ -135,18 +137,18 @@ def render_pages(
     files = views.file_rows(record, gates)
     tests = views.test_rows(record)
     reqs = views.requirement_rows(tests, requirements)
-    has_reqs = bool(reqs)
-    trend = views.trend_chart(history, record)
+    trend = trend_chart(history, record)
     common: dict[str, Any] = {
         "record": record,
         "style": style,
         "script": script,
         "script_hash": script_hash,
-        "has_requirements": has_reqs,
+        "has_requirements": bool(reqs),
         "has_trend": trend is not None and len(trend.points) > 1,
         "version": mcptest.__version__,
     }
     failing = views.failing_tests(tests, record.verdicts)
+    uncovered = [r for r in reqs if r.state == "uncovered"]
     pages: dict[str, str] = {}
 
     def page(name: str, template: str, **context: Any) -> None:
@@ -154,15 +156,7 @@ def render_pages(
         pages[name] = env.get_template(template).render(common, base=base, page=name, **context)
 
     for i, row in enumerate(files):
-        page(
-            row.href,
-            "file.html",
-            row=row,
-            prev_row=files[i - 1] if i else None,
-            next_row=files[i + 1] if i + 1 < len(files) else None,
-            source=views.source_view(row.file, source_root),
-            missing_branches=[views.parse_branch(b) for b in row.file.missing_branches],
-        )
+        page(row.href, "file.html", **_file_context(files, i, source_root))
     page("files.html", "files.html", files=files)
     page(
         "tests.html",
@@ -174,27 +168,44 @@ def render_pages(
         flaky=views.flaky_tests(tests),
     )
     page("trend.html", "trend.html", trend=trend, history=list(reversed(trend.points)) if trend else [])
-    if has_reqs:
-        page(
-            "requirements.html",
-            "requirements.html",
-            requirements=reqs,
-            listed=bool(requirements),
-            uncovered=[r for r in reqs if r.state == "uncovered"],
-        )
-    page(
-        INDEX,
-        "index.html",
-        overall=gates.get("overall"),
-        failed_verdicts=[v for v in record.verdicts if not v.passed],
-        outcomes=views.outcome_counts(record),
-        suites=views.suite_rows(record, gates),
-        modules=views.module_rows(record, gates),
-        failing_files=[r for r in files if r.gate.failed],
-        file_count=len(files),
-        failing=failing[: views.FAILING_ON_SUMMARY],
-        failing_total=len(failing),
-        trend=trend,
-        uncovered=[r for r in reqs if r.state == "uncovered"],
-    )
+    if reqs:
+        listed = bool(requirements)
+        page("requirements.html", "requirements.html", requirements=reqs, listed=listed, uncovered=uncovered)
+    page(INDEX, "index.html", **_summary_context(record, gates, files, failing, trend, uncovered))
     return pages
+
+
+def _file_context(files: Sequence[views.FileRow], i: int, source_root: Path | None) -> dict[str, Any]:
+    """A file page: its row, the files before and after it, its source and the branches never taken."""
+    row = files[i]
+    return {
+        "row": row,
+        "prev_row": files[i - 1] if i else None,
+        "next_row": files[i + 1] if i + 1 < len(files) else None,
+        "source": source_view(row.file, source_root),
+        "missing_branches": [parse_branch(b) for b in row.file.missing_branches],
+    }
+
+
+def _summary_context(
+    record: RunRecord,
+    gates: views.Gates,
+    files: Sequence[views.FileRow],
+    failing: Sequence[views.TestRow],
+    trend: TrendChart | None,
+    uncovered: Sequence[views.RequirementRow],
+) -> dict[str, Any]:
+    """The summary page (index.html): verdicts, outcomes, suites, modules, what failed, the trend."""
+    return {
+        "overall": gates.get("overall"),
+        "failed_verdicts": [v for v in record.verdicts if not v.passed],
+        "outcomes": views.outcome_counts(record),
+        "suites": views.suite_rows(record, gates),
+        "modules": views.module_rows(record, gates),
+        "failing_files": [r for r in files if r.gate.failed],
+        "file_count": len(files),
+        "failing": failing[: views.FAILING_ON_SUMMARY],
+        "failing_total": len(failing),
+        "trend": trend,
+        "uncovered": uncovered,
+    }
