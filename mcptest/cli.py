@@ -108,6 +108,13 @@ def run(
             "--seed", help="Seed of --random-order, to reproduce an order (default: a random seed, recorded)."
         ),
     ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option("--replay", metavar="RUN_ID:N", help="Run the tests in the exact order of run N of a stored run."),
+    ] = None,
+    bisect: Annotated[
+        bool, typer.Option("--bisect", help="After the run, bisect the cause of the first failed or flaky test.")
+    ] = False,
     html: Annotated[bool, typer.Option("--html", help="Also write the HTML report.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Also write the JSON report.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Also write the Markdown summary.")] = False,
@@ -149,7 +156,9 @@ def run(
 
       mcptest run all --html
 
-      mcptest run unit --repeat 3 --random-order
+      mcptest run unit --repeat 3 --random-order --bisect
+
+      mcptest run unit --replay 20260101T120000000000Z-a1b2c3:2
 
       mcptest run unit -- -x --maxfail=3
 
@@ -177,6 +186,10 @@ def run(
         command=["mcptest", *sys.argv[1:]],
         wait_lock=wait_lock,
     )
+    if replay is not None:
+        from mcptest.cli_flaky import apply_replay
+
+        apply_replay(config, options, replay)
     progress = _Progress(lambda: _console(stderr=True))
     _install_sigterm()
     try:
@@ -202,6 +215,10 @@ def run(
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
     if formats:
         _write_reports(out, config, record, formats, None)
+    if bisect and record.exit_code != exitcodes.INTERRUPTED:
+        from mcptest.cli_flaky import bisect_after_run
+
+        bisect_after_run(config, record)
     raise typer.Exit(record.exit_code)
 
 
@@ -342,11 +359,11 @@ def _suite_logs(config: Config, record: RunRecord) -> dict[str, list[str]]:
 
 
 def _mount() -> None:
-    from mcptest import cli_audit, cli_baseline, cli_config, cli_init, cli_mutate, cli_report
+    from mcptest import cli_audit, cli_baseline, cli_config, cli_flaky, cli_init, cli_mutate, cli_report
     from mcptest.cli_bridges import app as bridges_app
     from mcptest.cli_sim import app as sim_app
 
-    for command in (cli_init.init, cli_audit.audit, cli_mutate.mutate, cli_report.report):
+    for command in (cli_init.init, cli_audit.audit, cli_mutate.mutate, cli_report.report, cli_flaky.flaky):
         app.command()(command)
     for group in (cli_baseline.app, cli_config.app, bridges_app, sim_app):
         app.add_typer(group)

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import pytest
 
-from mcptest import watchdog
+from mcptest import ordering, watchdog
 
 watchdog.guard_parent()  # first thing in the test process: it must not outlive mcptest
 
@@ -39,6 +39,7 @@ class Collector:
         self.stream = stream
         self.pending: dict[str, dict[str, Any]] = {}
         self.current: str | None = None  # the test running now, named when pytest is interrupted
+        self.positions: dict[str, int] = {}  # tests ended so far, per xdist worker: each test's place in the order
 
     def emit(self, event: dict[str, Any]) -> None:
         self.stream.write(json.dumps(event, default=str) + "\n")
@@ -59,6 +60,7 @@ class Collector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         fresh: dict[str, Any] = {"phases": {}, "duration": 0.0, "attempts": [], "subtests": []}
         state = self.pending.setdefault(report.nodeid, fresh)
+        state.setdefault("worker", ordering.worker_of(report))
         meta = getattr(report, "mcptest_meta", None)
         if meta:
             state["meta"] = meta
@@ -123,6 +125,7 @@ class Collector:
                 "longrepr": longrepr,
                 "attempts": attempts,
                 "subtests": _kept_subtests(subtests),
+                "order": ordering.stamp(self.positions, state.get("worker")),
             }
         )
 

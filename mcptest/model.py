@@ -53,12 +53,23 @@ class Counts:
 
 
 @dataclass
+class Order:
+    """Where a test ran in the order of its run of the suite, so that the order can be replayed and bisected."""
+
+    run: int  # which run of the suite (1, or 1..N with --repeat)
+    position: int  # from 0, in the order the tests of that run ended (under pytest-xdist: on its worker)
+    seed: int | None = None  # the --random-order seed of that run; None: the order pytest collected
+    worker: str | None = None  # the pytest-xdist worker (gw0 ...) that ran it; None: a serial run
+
+
+@dataclass
 class Attempt:
     """One execution of a test, kept when a test ran more than once (reruns, --repeat)."""
 
     outcome: str
     duration: float = 0.0
     message: str | None = None
+    order: Order | None = None
 
 
 @dataclass
@@ -93,6 +104,8 @@ class TestCase:
     flaky: bool = False
     #: Its subtests: every one that did not pass, and passed ones up to 100; a failed subtest fails the test.
     subtests: list[SubTest] = field(default_factory=list)
+    #: Where it ran in its run's order (the first run's with --repeat; each attempt has its own).
+    order: Order | None = None
 
 
 @dataclass
@@ -276,6 +289,25 @@ class AuditFinding:
 
 
 @dataclass
+class Bisection:
+    """What ``mcptest flaky --bisect`` found about one test: the tests that make it fail when they run before it
+    (``fails-after``), or that it needs to run before it to pass (``depends-on``)."""
+
+    nodeid: str
+    suite: str
+    #: fails-after | depends-on | fails-alone (fails with no test before it, and passes in no known order) |
+    #: not-reproduced (the recorded order did not make it fail, or pass, again) | error (a step could not run)
+    verdict: str
+    culprits: list[str] = field(default_factory=list)  # the smallest set found, in the order they ran
+    minimal: bool = True  # False when the step bound ended the search before the set was the smallest
+    steps: int = 0  # pytest runs it took
+    seconds: float = 0.0
+    run: int | None = None  # the run of the suite (--repeat) whose order was bisected
+    message: str = ""  # "fails when run after X (N steps, S s)"
+    at: str | None = None  # when it was found
+
+
+@dataclass
 class RunRecord:
     """Everything one ``mcptest run`` learned. ``complete`` is False for an interrupted or killed run."""
 
@@ -297,6 +329,8 @@ class RunRecord:
     bridges: list[BridgeProbe] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
     audit: list[AuditFinding] | None = None
+    #: Causes of order-dependent failures found by ``mcptest flaky --bisect`` (or ``run --bisect``) on this run.
+    bisections: list[Bisection] = field(default_factory=list)
 
     kind: str = "mcptest-run"
 

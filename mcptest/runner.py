@@ -38,6 +38,7 @@ from mcptest.model import (
     Counts,
     GitInfo,
     Meta,
+    Order,
     RunRecord,
     Selection,
     SubTest,
@@ -432,6 +433,7 @@ def run_suite(
             "MCPTEST_COV_SOURCE": ",".join(config.source),
             "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
             "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed),
+            "MCPTEST_ATTEMPT": str(attempt + 1),  # each test's order in the record names its run
             "MCPTEST_COV_MODE": coverage_mode(config, [*suite.pytest_args, *options.pytest_args]),
             # what the user asked for, so the collector can tell whether it narrowed the suite (selection.py)
             "MCPTEST_REQUESTED_ARGS": json.dumps(
@@ -601,7 +603,10 @@ def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) 
             longrepr=event.get("longrepr"),
             attempts=[Attempt(**a) for a in event.get("attempts") or []],
             subtests=[SubTest(**t) for t in event.get("subtests") or []],
+            order=Order(**event["order"]) if event.get("order") else None,
         )
+        for attempt in case.attempts:  # reruns (pytest-rerunfailures) ran where the test ran
+            attempt.order = case.order
         if case.attempts and len({a.outcome for a in case.attempts}) > 1:
             case.flaky = True  # passed only after a rerun (pytest-rerunfailures): reported flaky, never passed
             case.outcome = "flaky"
@@ -764,7 +769,7 @@ def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
         merged = cases[0]
         attempts: list[Attempt] = []
         for case in cases:
-            attempts += case.attempts or [Attempt(case.outcome, case.duration, case.message)]
+            attempts += case.attempts or [Attempt(case.outcome, case.duration, case.message, case.order)]
         outcomes = {a.outcome for a in attempts}
         merged.attempts = attempts
         merged.duration = sum(a.duration for a in attempts) / len(attempts)

@@ -22,6 +22,7 @@ ENUMS: dict[tuple[str, str], list[Any]] = {
     ("BridgeProbe", "status"): ["ok", "degraded", "error", "unreachable", "not-checked"],
     ("Verdict", "metric"): ["line", "branch", "duration", "count", "status"],
     ("Meta", "schema_version"): [model.SCHEMA_VERSION],
+    ("Bisection", "verdict"): ["fails-after", "depends-on", "fails-alone", "not-reproduced", "error"],
 }
 
 
