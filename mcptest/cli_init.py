@@ -34,14 +34,24 @@ def init(
             help="Run the suite once under coverage and write a budget of 3x its time, rounded up to a minute.",
         ),
     ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare mcptest.yaml with what init would write (exit 1: they differ).")
+    ] = False,
 ) -> None:
     """Write a commented starter mcptest.yaml for the project found in DIRECTORY.
 
-    It guesses the source packages (src/PKG in a src layout) and the test folders, and keeps the project's own
-    pytest timeout. A budget is written only with --measure, from a real run of the suite; check the file with
-    'mcptest config check'.
+    It reads coverage.py's own source and pytest's own testpaths when the project sets them, else finds the
+    packages (src/PKG in a src layout) and the modules and packages next to the tests (a flat layout), and one
+    suite per tests/unit, tests/integration and tests/e2e folder; it keeps the project's own pytest timeout. A
+    budget is written only with --measure, from a real run of the suite; check the file with 'mcptest config
+    check'. A folder with no Python package or module is exit 5. --check writes nothing: it lists how the
+    existing mcptest.yaml differs from what init would write (exit 0: no difference, 1: some).
 
-    Example: mcptest init --measure
+    Examples:
+
+      mcptest init --measure
+
+      mcptest init --check
     """
     from mcptest.history import atomic_write_text
     from mcptest.starter import duration, plan, render
@@ -49,9 +59,11 @@ def init(
     target = directory / "mcptest.yaml"
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder")
-    if target.exists() and not force:
+    if target.exists() and not force and not check:
         raise UsageError(f"{target} already exists; use --force to overwrite it")
-    starter = plan(directory, timeout=_seconds(timeout))
+    starter = plan(directory, timeout=_seconds(timeout), require_source=True)
+    if check:
+        _check(target, directory, starter)
     if measure:
         _measure(starter)
     atomic_write_text(target, render(starter))
@@ -61,6 +73,18 @@ def init(
     if starter.budget is not None:
         facts.append(f"budget {duration(starter.budget)}")
     typer.echo(clean(f"Wrote {target} ({'; '.join(facts)}); check it with: mcptest config check -c {target}"))
+
+
+def _check(target: Path, directory: Path, starter: Starter) -> None:
+    """``init --check``: print how ``target`` differs from ``starter`` and end with 0 (none) or 1."""
+    from mcptest.init_check import compare
+
+    if not target.is_file():
+        raise UsageError(f"{target} does not exist: 'mcptest init {directory}' writes one")
+    comparison = compare(target, starter)
+    for line in comparison.lines():
+        typer.echo(clean(line))
+    raise typer.Exit(exitcodes.TESTS_FAILED if comparison.differences else exitcodes.OK)
 
 
 def _seconds(timeout: str | None) -> float | None:

@@ -1,4 +1,5 @@
-"""Write a commented starter mcptest.yaml by looking at a project's folders and its own pytest settings.
+"""Write a commented starter mcptest.yaml from the layout a project has (``mcptest.layout``) and its own pytest
+settings.
 
 Nothing written here may break a suite that runs under plain pytest: the per-test timeout is the project's own
 (pytest-timeout's ``timeout`` in its pytest settings) or one asked for, never a default; a budget is written only
@@ -8,45 +9,29 @@ from a measured run (``mcptest init --measure``), otherwise it is a commented-ou
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from mcptest import layout
+from mcptest.errors import NoDataError
 from mcptest.pytest_ini import find_settings
 
-_SKIP = {"tests", "test", "suites", "docs", "build", "dist", "venv", ".venv", "node_modules", "templates", "bench"}
 BUDGET_FACTOR = 3  # a measured budget is this many times the measured time ...
 BUDGET_STEP = 60.0  # ... rounded up to whole minutes (so at least one minute)
 
 
 def guess_sources(root: Path) -> list[str]:
-    """The top-level packages (folders with __init__.py); in a src layout the packages inside src/
-    (``src/pkg``), or ``src`` itself when it also holds plain modules."""
-    src = root / "src"
-    if src.is_dir():
-        packages = sorted(p.parent.name for p in src.glob("*/__init__.py") if p.parent.name.isidentifier())
-        modules = [p for p in src.glob("*.py") if p.stem.isidentifier() and p.name != "conftest.py"]
-        if modules:
-            return ["src"]  # coverage.py measures modules through their folder (its --source takes no files)
-        if packages:
-            return [f"src/{name}" for name in packages]
-    return sorted(
-        p.parent.name
-        for p in root.glob("*/__init__.py")
-        if p.parent.name not in _SKIP and not p.parent.name.startswith(".")
-    )
-
-
-def guess_tests(root: Path) -> list[str]:
-    for name in ("tests", "test"):
-        if (root / name).is_dir():
-            return [name]
-    return []
+    """In a src layout the packages inside src/ (``src/pkg``), or ``src`` itself when it also holds plain modules;
+    else the packages and modules at the top of the project (coverage.py's own source is not read here)."""
+    return layout.src_sources(root) or layout.flat_sources(root)
 
 
 @dataclass
@@ -55,11 +40,14 @@ class Starter:
 
     root: Path
     sources: list[str]
-    tests: list[str]
+    tests: list[str]  # every suite's paths
     timeout: float | None = None  # per test, seconds
     timeout_note: str = ""
     budget: float | None = None  # the whole suite, seconds
     budget_note: str = ""
+    source_note: str = ""
+    suites: list[layout.SuitePlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -88,13 +76,27 @@ PYTEST_EXITS = {
 }
 
 
-def plan(root: Path, *, timeout: float | None = None) -> Starter:
+def plan(root: Path, *, timeout: float | None = None, require_source: bool = False) -> Starter:
     """The starter for ``root``; ``timeout`` (seconds) is a per-test timeout asked for on the command line.
 
     Without one, the project's own pytest timeout is kept when its pytest settings have one, and none is written
-    otherwise. Raises ConfigError when the project's pytest settings cannot be read.
+    otherwise. Raises ConfigError when the project's pytest settings cannot be read, and with ``require_source``
+    NoDataError when the folder holds no Python package or module to measure.
     """
-    starter = Starter(root=root, sources=guess_sources(root), tests=guess_tests(root) or ["tests"])
+    found = layout.detect(root)
+    if require_source and not found.sources:
+        raise NoDataError(
+            f"{root} holds no Python package or module to measure: no coverage.py source, no src/ package, no "
+            "folder with __init__.py and no module at its top; run mcptest init in the project's folder"
+        )
+    starter = Starter(
+        root=root,
+        sources=found.sources,
+        tests=found.test_paths,
+        source_note=found.source_note,
+        suites=found.suites,
+        notes=found.notes,
+    )
     settings = find_settings(root)
     own = settings.timeout()
     if timeout is not None:
@@ -162,10 +164,22 @@ def duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def render(starter: Starter) -> str:
-    sources = starter.sources or ["CHANGE_ME"]
-    tests = starter.tests
-    first = sources[0]
+def _flow(items: list[str]) -> str:
+    """A YAML flow list; an item that is not a plain word or path is quoted."""
+    plain = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
+    return "[" + ", ".join(i if plain.fullmatch(i) else json.dumps(i) for i in items) + "]"
+
+
+def _example_file(root: Path, source: str) -> str:
+    """A file of ``source`` as the record names it, for the commented examples."""
+    if (root / f"{source}.py").is_file():
+        return f"{source}.py"
+    if not (root / source).exists() and (root / "src" / source).is_dir():
+        return f"src/{source}/core.py"
+    return f"{source}/core.py"
+
+
+def _suite_lines(starter: Starter, suite: layout.SuitePlan, many: bool) -> list[str]:
     if starter.timeout is not None:
         timeout = f"    timeout: {duration(starter.timeout)}".ljust(31) + f"# {starter.timeout_note}"
     else:
@@ -174,30 +188,50 @@ def render(starter: Starter) -> str:
         budget = f"    budget: {duration(starter.budget)}".ljust(31) + f"# {starter.budget_note}"
     else:
         budget = "    # budget: 10m".ljust(31) + "# the whole suite; 'mcptest init --measure' measures one"
-    return f"""\
-# mcptest configuration: 'mcptest config check' validates it, 'mcptest run unit' uses it.
-version: 1
+    head = f"  {suite.name}:"
+    lines = [head.ljust(31) + f"# {suite.note}" if suite.note else head, f"    paths: {_flow(suite.paths)}"]
+    if many:
+        lines.append(f"    type: {suite.test_type}")
+    lines += [timeout, budget]
+    if suite.test_type in ("integration", "e2e"):
+        lines.append("    # requires: [api]".ljust(31) + "# the bridges it needs (see bridges: below)")
+    return lines
 
-# What coverage measures (folders, files or importable packages). Test files are never measured.
-source: [{", ".join(sources)}]
+
+def render(starter: Starter) -> str:
+    sources = starter.sources or ["CHANGE_ME"]
+    suites = starter.suites or [layout.SuitePlan("unit", starter.tests or ["tests"], "unit")]
+    example = _example_file(starter.root, sources[0])
+    glob = example.rsplit("/", 1)[0] + "/**/*.py" if "/" in example else example
+    first_tests = suites[0].paths[0]
+    test_folder = first_tests if not first_tests.endswith(".py") else str(Path(first_tests).parent).strip(".")
+    test_example = f"{test_folder}/test_core.py" if test_folder else "test_core.py"
+    many = len(suites) > 1
+    suite_text = "\n".join(line for suite in suites for line in _suite_lines(starter, suite, many))
+    if not many:
+        suite_text += "\n  # integration: {paths: [tests/integration], requires: [api]}"
+    what = f"\n# Found: {starter.source_note}." if starter.source_note and starter.sources else ""
+    noticed = "".join(f"# init noticed: {note}\n" for note in starter.notes)
+    return f"""\
+# mcptest configuration: 'mcptest config check' validates it, 'mcptest run {suites[0].name}' uses it.
+{noticed}version: 1
+
+# What coverage measures (folders, files or importable packages). Test files are never measured.{what}
+source: {_flow(sources)}
 
 coverage:
   branch: true                 # branch coverage (recommended)
   overall: {{line: 70}}          # minimums for the whole run, in percent: line and/or branch
   # files:                     # per file; a glob applies to EACH matching file
-  #   {first}/core.py: {{line: 80, branch: 70}}
-  #   "{first}/**/*.py": {{line: 50}}
+  #   {example}: {{line: 80, branch: 70}}
+  #   "{glob}": {{line: 50}}
   # max_drop: 1.0              # fail when a file or the total drops more than 1 point vs the baseline
 
 # modules:                     # named groups of files, gated on their combined numbers
-#   core: {{files: ["{first}/core.py"], tests: [{tests[0]}/test_core.py], line: 80}}
+#   core: {{files: ["{example}"], tests: [{test_example}], line: 80}}
 
 suites:
-  unit:
-    paths: [{", ".join(tests)}]
-{timeout}
-{budget}
-  # integration: {{paths: [tests/integration], requires: [api]}}
+{suite_text}
 
 # bridges:                     # HTTP backends a suite requires; checked before it runs
 #   api:
