@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from mcptest import lifecycle
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import McptestError, UsageError
 from mcptest.history import History, RecordSchemaError, ReportDirError, atomic_write_text, schema_problem
@@ -185,6 +186,7 @@ class PytestSteps:
             cmd = self.command(order_file, outcomes_file)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("MCPTEST_", "PYTEST_XDIST_"))}
             env.pop("COVERAGE_PROCESS_START", None)
+            env[lifecycle.PARENT_ENV] = str(os.getpid())  # the step ends with mcptest (mcptest.watchdog)
             log = self.log_file(number)
             log.parent.mkdir(parents=True, exist_ok=True)
             start = time.monotonic()

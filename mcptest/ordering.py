@@ -143,6 +143,10 @@ class _Outcomes:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("MCPTEST_PARENT_PID"):  # a bisection step: it must not outlive mcptest either
+        from mcptest import watchdog
+
+        watchdog.guard_parent()
     path = config.getoption("mcptest_outcomes", None)
     if path and not hasattr(config, "workerinput"):
         stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in pytest_unconfigure
