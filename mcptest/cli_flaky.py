@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mcptest import exitcodes
+from mcptest.cli_common import ConfigOpt, load, warn
 from mcptest.errors import UsageError
 from mcptest.textsafe import clean
 
@@ -40,8 +41,7 @@ def _record(config: Config, run_id: str | None) -> RunRecord:
     else:
         record = history.get(run_id)
         where = f"run {run_id} is not in {history.runs_dir}"
-    for warning in history.warnings:
-        typer.echo(clean(f"mcptest: warning: {warning}"), err=True)
+    warn(history.warnings)
     if record is None:
         raise UsageError(where)
     return record
@@ -75,9 +75,7 @@ def flaky(
     max_steps: Annotated[
         int, typer.Option("--max-steps", metavar="N", min=3, help="At most this many pytest runs.")
     ] = 30,
-    config_path: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Path to mcptest.yaml.", dir_okay=False)
-    ] = None,
+    config_path: ConfigOpt = None,
 ) -> None:
     """List the failed and flaky tests of a run, or bisect the cause of one (--bisect NODEID).
 
@@ -96,9 +94,7 @@ def flaky(
 
       mcptest flaky --bisect test_lookup_empty --run 20260101T120000000000Z-a1b2c3 --attempt 2
     """
-    from mcptest.config import load_config
-
-    config = load_config(config_path)
+    config = load(config_path)
     record = _record(config, run_id)
     if bisect_id is None:
         _list(record)
