@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
 SCHEMA_VERSION = 1
+#: Metadata of a field added after records of this schema version were first written: records written before
+#: lack it, so the schema does not require it and reading fills in its default (a stored baseline stays usable).
+ADDED_LATER: dict[str, bool] = {"added_later": True}
 
 #: How the warning of a partial run starts (``partial run: ... gates are not evaluated, because ...``).
 PARTIAL_PREFIX = "partial run:"
@@ -69,7 +72,7 @@ class Attempt:
     outcome: str
     duration: float = 0.0
     message: str | None = None
-    order: Order | None = None
+    order: Order | None = field(default=None, metadata=ADDED_LATER)
 
 
 @dataclass
@@ -105,7 +108,7 @@ class TestCase:
     #: Its subtests: every one that did not pass, and passed ones up to 100; a failed subtest fails the test.
     subtests: list[SubTest] = field(default_factory=list)
     #: Where it ran in its run's order (the first run's with --repeat; each attempt has its own).
-    order: Order | None = None
+    order: Order | None = field(default=None, metadata=ADDED_LATER)
 
 
 @dataclass
@@ -208,7 +211,7 @@ class BridgeProbe:
     started_by_mcptest: bool = False
     #: Seconds the check waited for this bridge (--wait, or a bridge mcptest started): from its start
     #: until the bridge answered as accepted, or until the check gave up; None when it did not wait.
-    waited_s: float | None = None
+    waited_s: float | None = field(default=None, metadata=ADDED_LATER)
 
 
 @dataclass
@@ -330,7 +333,7 @@ class RunRecord:
     counts: Counts = field(default_factory=Counts)
     audit: list[AuditFinding] | None = None
     #: Causes of order-dependent failures found by ``mcptest flaky --bisect`` (or ``run --bisect``) on this run.
-    bisections: list[Bisection] = field(default_factory=list)
+    bisections: list[Bisection] = field(default_factory=list, metadata=ADDED_LATER)
 
     kind: str = "mcptest-run"
 

@@ -66,7 +66,7 @@ def _define(cls: type, defs: dict[str, Any]) -> None:
         "type": "object",
         "description": doc[0] if doc else cls.__name__,
         "properties": props,
-        "required": [f.name for f in dataclasses.fields(cls)],
+        "required": [f.name for f in dataclasses.fields(cls) if not f.metadata.get("added_later")],
         "additionalProperties": False,
     }
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from mcptest.history import schema_problem
+from mcptest.history import History, schema_problem
 from mcptest.history.records import _schema
 from mcptest.model import Attempt, AuditFinding
 from mcptest.schemacheck import SchemaCompileError, compile_schema
 from tests.conftest_report import make_history, make_record
+
+tests_data = Path(__file__).parent / "data"
 
 #: Replacement values tried at every place of a record: each is wrong somewhere and right somewhere else.
 REPLACEMENTS: list[Any] = [None, True, 3, 2.5, "passed", [], {}]
@@ -159,3 +162,23 @@ def test_recursive_definitions_compile_and_check() -> None:
     check = compile_schema(schema)
     assert check({"kids": [{"kids": []}, {"kids": [{"kids": []}]}]}) is None
     assert check({"kids": [{"kids": [{}]}]}) == "kids[0].kids[0]: 'kids' is a required property"
+
+
+def test_a_baseline_written_by_the_first_release_still_reads(tmp_path: Path) -> None:
+    """Fields added since (per-test order, waited_s, bisections) are not required: an upgrade keeps the baseline."""
+    old = tests_data / "record-written-by-0.1.0-dc719b0.json"
+    (tmp_path / "baseline.json").write_bytes(old.read_bytes())
+    history = History(tmp_path)
+    baseline = history.baseline()
+    assert history.warnings == []
+    assert baseline is not None and baseline.id == json.loads(old.read_text())["id"]
+    assert baseline.bisections == [] and all(t.order is None for t in baseline.all_tests())
+    assert all(p.waited_s is None for p in baseline.bridges) and baseline.bridges
+
+
+def test_only_fields_marked_added_later_are_optional() -> None:
+    optional = {(name, key) for name, node in _schema()["$defs"].items()
+                for key in node["properties"] if key not in node["required"]}
+    assert optional == {("TestCase", "order"), ("Attempt", "order"), ("BridgeProbe", "waited_s"),
+                        ("Counts", "total")}  # total: derived, written but never read
+    assert "bisections" not in _schema()["required"] and "suites" in _schema()["required"]
