@@ -38,7 +38,7 @@ from mcptest import covdata, exitcodes
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import McptestError, NoDataError, UsageError
 from mcptest.globs import glob_match
-from mcptest.runner import RunOptions, plan, pytest_command
+from mcptest.plan import RunOptions, plan, pytest_command
 
 EventHandler = Callable[[str, dict[str, Any]], None]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mcptest.config_model import Config, SuiteConfig
-from mcptest.runner import PreflightOutcome, RunOptions
+from mcptest.plan import RunOptions
+from mcptest.runner import PreflightOutcome
 
 
 def hook(config: Config, suite: SuiteConfig, options: RunOptions) -> PreflightOutcome:

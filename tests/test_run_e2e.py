@@ -385,7 +385,7 @@ def test_run_respects_the_projects_coverage_and_pytest_settings(tmp_path: Path) 
 
 def test_coverage_mode_falls_back_to_coverage_run_for_measured_pytest_plugins(tmp_path: Path) -> None:
     from mcptest.config import load_config
-    from mcptest.runner import coverage_mode
+    from mcptest.plan import coverage_mode
 
     make_project(tmp_path)
     config = load_config(tmp_path / "mcptest.yaml")

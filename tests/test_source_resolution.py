@@ -17,7 +17,7 @@ from mcptest import exitcodes
 from mcptest.cli import app
 from mcptest.config import load_config, source_files, top_level_packages
 from mcptest.errors import ConfigError, NoDataError
-from mcptest.runner import coverage_mode
+from mcptest.plan import coverage_mode
 
 TESTS = """\
 from srcpkg.calc import add, sign
