@@ -22,32 +22,27 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, covdata, display, exitcodes, gate, lifecycle, lock, prestart, pytest_output
+from mcptest import __version__, collect, covdata, display, exitcodes, gate, lifecycle, lock, prestart
+from mcptest.collect import EventHandler, SuiteRun
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.globs import glob_match
 from mcptest.history import History, ReportDirError, new_run_id
 from mcptest.model import (
     PARTIAL_PREFIX,
-    Attempt,
     BridgeProbe,
     Counts,
     GitInfo,
     Meta,
-    Order,
     RunRecord,
     Selection,
-    SubTest,
     SuiteResult,
-    TestCase,
     Verdict,
 )
 from mcptest.plan import RunOptions, coverage_mode, plan, pytest_command, requested_args, settle_options
 
-EventHandler = Callable[[str, dict[str, Any]], None]
 #: Preflight hook: (config, suite, options) -> (probes, problems, cleanup); problems stop the suite.
 PreflightHook = Callable[[Config, SuiteConfig, RunOptions], "PreflightOutcome"]
 
-_SIGNAL_NAMES = {-s.value: s.name for s in signal.Signals}
 _POLL = 0.05
 
 
@@ -62,43 +57,6 @@ class PreflightOutcome:
     close: Callable[[], object] | None = None
     #: Calls each required bridge has served so far (None: not a simulator, cannot tell).
     count_calls: Callable[[], dict[str, int | None]] | None = None
-
-
-@dataclass
-class SuiteRun:
-    """One suite's subprocess result before gating."""
-
-    result: SuiteResult
-    data_file: Path
-    log_file: Path
-    collected: int | None = None
-    finished: bool = False
-    collect_errors: list[str] = field(default_factory=list)
-    killed_for_budget: bool = False
-    attempt_durations: list[float] = field(default_factory=list)
-    core: str | None = None
-    data_saved: bool = False  # the test process said its coverage data is complete (it may still be ending)
-    early_json: tuple[dict[str, Any] | None] | None = None  # coverage.py's report of data_file, read early
-    #: What narrowed the selection (from the collector: a -k that deselected tests, node ids ...).
-    narrowed: list[str] = field(default_factory=list)
-    #: pytest stopped early: (exception name, message, the test running then) from the collector.
-    interrupted: tuple[str, str, str | None] | None = None
-    #: pytest exited with its usage-error status: what it rejected and where the argument came from ...
-    usage_error: str | None = None
-    #: ... or the conftest that failed to import while pytest started (file:line: error).
-    conftest_error: pytest_output.Located | None = None
-    root: Path | None = None  # the project root, to show the paths in pytest's messages relative to it
-    mismatch: str | None = None  # pytest's exit status contradicts the outcomes it reported
-    #: xdist workers that started coverage after a plugin of the measured code was imported: (worker, modules).
-    unmeasured_workers: list[tuple[str, list[str]]] = field(default_factory=list)
-
-    @property
-    def unrun(self) -> int:
-        """Selected tests that never reported (pytest stopped before them); 0 when the count is not known."""
-        selected = self.result.selected if self.result.selected is not None else self.collected
-        if selected is None or not self.finished or self.killed_for_budget:
-            return 0
-        return max(0, selected - (len(self.result.tests) - len(self.collect_errors)))
 
 
 def now_iso() -> str:
@@ -185,44 +143,6 @@ class _Background:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-
-
-def _describe_death(code: int) -> str:
-    if code < 0:
-        return f"killed by signal {_SIGNAL_NAMES.get(code, abs(code))}"
-    return f"exited with code {code} before pytest finished (a crash or os._exit in a test)"
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def _usage_error(log: Path) -> str:
-    """The line in which pytest said what was wrong with its arguments."""
-    return pytest_output.usage_error_line(_tail(log, 20))
-
-
-def _startup_failure(run: SuiteRun, suite: SuiteConfig, options: RunOptions) -> None:
-    """pytest exited with its usage-error status: a conftest that failed to import, or rejected arguments."""
-    try:
-        log = run.log_file.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        log = ""
-    conftest = pytest_output.conftest_failure(log, run.root)
-    if conftest is not None:
-        run.conftest_error = conftest
-        return
-    error = pytest_output.usage_error_line(log[-20_000:])
-    sources: dict[str, list[str]] = {"the command line": requested_args(options)}
-    if options.workers:
-        sources["the command line"] += ["-n", options.workers]
-    sources[f"suites.{suite.name}.pytest_args"] = list(suite.pytest_args)
-    sources.update(pytest_output.ini_addopts(log, os.environ))
-    run.usage_error = error + pytest_output.blame(error, sources)
 
 
 def _stop(proc: subprocess.Popen[bytes], first: signal.Signals, grace: float) -> None:
@@ -397,7 +317,7 @@ def run_suite(
                         buffer += chunk
                         *lines, buffer = buffer.split("\n")
                         for line in lines:
-                            _handle_event(run, suite.name, line, on_event)
+                            collect.handle_event(run, suite.name, line, on_event)
                     if done:
                         break
                     if run.data_saved and not data_seen:
@@ -426,264 +346,17 @@ def run_suite(
         assert proc is not None  # set before the window in which the loop runs
         lifecycle.untrack(proc.pid)
         if buffer.strip():
-            _handle_event(run, suite.name, buffer, on_event)
+            collect.handle_event(run, suite.name, buffer, on_event)
     if stop_at is not None:
         _budget_notes(run, suite.budget or 0.0, stop_file)
     result.duration = time.monotonic() - start
-    result.pytest_exit = proc.returncode
     parts = sorted(workdir.glob(data_file.name + ".*"))
     if parts:  # xdist workers measured themselves: fold their data into the suite's file
         run.early_json = None
         covdata.combine([data_file, *parts], data_file)
-    if proc.returncode == 4:
-        _startup_failure(run, suite, options)
-    _judge_process(run, proc.returncode)
+    collect.judge_exit(run, proc.returncode, suite, options)
     on_event("suite-end", {"suite": suite.name, "result": result})
     return run
-
-
-def _handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) -> None:
-    try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
-        run.result.problems.append(f"unreadable event from the test process: {line[:80]!r}")
-        return
-    kind = event.get("event")
-    if kind == "collected":
-        # every xdist worker collects the whole session, so the last count is the session's count
-        count = int(event.get("count", 0))
-        if count != run.collected:  # said once, not once per xdist worker
-            run.collected = count
-            on_event("collected", {"suite": suite, "count": count})
-    elif kind == "collect_error":
-        nodeid = str(event.get("nodeid") or "")
-        longrepr = str(event.get("longrepr") or "")
-        found = pytest_output.locate(longrepr, fallback_file=nodeid.split("::")[0] or None, root=run.root)
-        run.collect_errors.append(str(found))
-        _add_collection_error(run, suite, nodeid or "(session)", found, longrepr, on_event)
-    elif kind == "test":
-        case = TestCase(
-            nodeid=event["nodeid"],
-            name=event.get("name") or event["nodeid"],
-            file=event.get("file") or "",
-            line=event.get("line"),
-            suite=suite,
-            outcome=event["outcome"],
-            duration=float(event.get("duration", 0)),
-            markers=list(event.get("markers") or []),
-            requirements=list(event.get("requirements") or []),
-            fixtures=list(event.get("fixtures") or []),
-            message=event.get("message"),
-            longrepr=event.get("longrepr"),
-            attempts=[Attempt(**a) for a in event.get("attempts") or []],
-            subtests=[SubTest(**t) for t in event.get("subtests") or []],
-            order=Order(**event["order"]) if event.get("order") else None,
-        )
-        for attempt in case.attempts:  # reruns (pytest-rerunfailures) ran where the test ran
-            attempt.order = case.order
-        if case.attempts and len({a.outcome for a in case.attempts}) > 1:
-            case.flaky = True  # passed only after a rerun (pytest-rerunfailures): reported flaky, never passed
-            case.outcome = "flaky"
-        run.result.tests.append(case)
-        run.result.counts.add(case.outcome)
-        on_event("test", {"suite": suite, "test": case, "counts": run.result.counts, "collected": run.collected})
-    elif kind == "selection":
-        # one per process that collected (each xdist worker collects the whole session): the last one stands
-        run.result.selected = _int(event.get("selected"))
-        run.result.deselected = _int(event.get("deselected"))
-        run.narrowed = [str(r) for r in event.get("reasons") or []]
-    elif kind == "interrupted":
-        nodeid = event.get("nodeid")
-        run.interrupted = (
-            str(event.get("exception") or "KeyboardInterrupt"),
-            str(event.get("message") or ""),
-            str(nodeid) if nodeid else None,
-        )
-    elif kind == "finish":
-        run.finished = True
-        run.core = event.get("core")
-        if event.get("stopped"):
-            run.result.stopped = str(event["stopped"])
-    elif kind == "coverage_saved":
-        run.data_saved = True
-    elif kind == "early_imports" and event.get("worker"):
-        # under `coverage run`, from an xdist worker mcptest could not start measured (its own python=, remote)
-        names = [str(m) for m in event.get("modules") or []]
-        run.unmeasured_workers.append((str(event["worker"]), names))
-        run.result.problems.append(
-            f"xdist worker {event['worker']} was not measured from its start: measured module(s) {', '.join(names)} "
-            "were imported before coverage started in it (by a pytest plugin)"
-        )
-    elif kind == "early_imports":
-        modules = ", ".join(event.get("modules") or [])
-        run.result.problems.append(
-            f"measured module(s) {modules} were imported before coverage started (by a pytest plugin); "
-            "their import-time lines count as not run"
-        )
-
-
-def _add_collection_error(
-    run: SuiteRun, suite: str, nodeid: str, found: pytest_output.Located, longrepr: str, on_event: EventHandler
-) -> None:
-    """A file that could not be collected counts as an error of the suite, listed like a failed test."""
-    case = TestCase(
-        nodeid=nodeid,
-        name=nodeid.split("/")[-1],
-        file=found.file or nodeid.split("::")[0],
-        line=found.line,
-        suite=suite,
-        outcome="error",
-        message=f"collection error: {found.text}",
-        longrepr=longrepr or None,
-        markers=["collection-error"],
-    )
-    run.result.tests.append(case)
-    run.result.counts.add("error")
-    on_event("test", {"suite": suite, "test": case, "counts": run.result.counts, "collected": run.collected})
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _judge_process(run: SuiteRun, code: int) -> None:
-    result = run.result
-    if run.killed_for_budget:
-        result.status = "incomplete"
-        result.problems.append(f"stopped after its time budget of {result.budget:g}s")
-        return
-    if code == 4:  # usage error: pytest may stop before its session starts
-        run.finished = True
-        if run.conftest_error is not None:  # not the arguments: a conftest that fails to import
-            found = run.conftest_error
-            run.collect_errors.append(str(found))
-            _add_collection_error(run, result.name, found.file or "conftest.py", found, "", lambda k, d: None)
-            result.status = "failing"
-            result.problems.append(f"collection error: {found}")
-            return
-        result.status = "not-run"
-        result.problems.append(f"pytest rejected its arguments: {run.usage_error or _usage_error(run.log_file)}")
-        return
-    if not run.finished:
-        result.status = "incomplete"
-        result.problems.append(f"the test process {_describe_death(code)}; see {run.log_file}")
-        return
-    if run.collect_errors:
-        result.problems += [f"collection error: {e}" for e in run.collect_errors]
-    if code == 3:
-        result.problems.append(f"pytest crashed with an internal error: {_internal_error(run)}; see {run.log_file}")
-    stopped = _stopped_early(run)
-    if stopped:
-        result.stopped = stopped
-        result.problems.append(f"pytest stopped early: {stopped}")
-    run.mismatch = _exit_mismatch(run, code)
-    if run.mismatch:
-        result.problems.append(run.mismatch)
-    ok = code == 0 and not result.counts.bad and not stopped and not run.collect_errors
-    result.status = "passing" if ok else "failing"
-
-
-def _internal_error(run: SuiteRun) -> str:
-    try:
-        text = run.log_file.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    return pytest_output.internal_error(text) or "INTERNALERROR"
-
-
-def _stopped_early(run: SuiteRun) -> str | None:
-    """Why pytest ended before every selected test had run, or None. Collection errors explain themselves."""
-    if run.collect_errors:
-        return None
-    parts: list[str] = []
-    if run.interrupted is not None:
-        exc, message, nodeid = run.interrupted
-        where = f" in {nodeid}" if nodeid else ""
-        if exc == "Exit":
-            parts.append(f"pytest.exit() was called{where}" + (f": {message}" if message else ""))
-        elif exc == "KeyboardInterrupt":
-            parts.append(f"KeyboardInterrupt raised{where}" + (f": {message}" if message else ""))
-        else:
-            parts.append(f"{exc}{where}" + (f": {message}" if message else ""))
-    elif run.result.stopped:
-        parts.append(run.result.stopped)
-    unrun = run.unrun
-    if unrun:
-        selected = run.result.selected if run.result.selected is not None else run.collected
-        parts.append(f"{unrun} of {selected} selected test(s) did not run")
-    return "; ".join(parts) or None
-
-
-def _exit_mismatch(run: SuiteRun, code: int) -> str | None:
-    """pytest's own exit status contradicts the outcomes mcptest counted: loud, never a pass."""
-    r = run.result
-    if code in (0, 3, 5) or r.counts.bad or run.collect_errors or r.stopped:
-        return None
-    return (
-        f"pytest exited with status {code} ({_PYTEST_EXITS.get(code, 'unknown')}) although every test it "
-        f"reported passed; see {run.log_file}"
-    )
-
-
-_PYTEST_EXITS = {1: "tests failed", 2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
-
-
-def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
-    """One SuiteRun from several runs of the same suite (``--repeat``): a test whose attempts did not
-    all end the same way is ``flaky``, with every attempt (and its failure text) kept."""
-    first = runs[0]
-    result = first.result
-    by_id: dict[str, list[TestCase]] = {}
-    for run in runs:
-        for case in run.result.tests:
-            by_id.setdefault(case.nodeid, []).append(case)
-    tests: list[TestCase] = []
-    counts = Counts()
-    for cases in by_id.values():
-        merged = cases[0]
-        attempts: list[Attempt] = []
-        for case in cases:
-            attempts += case.attempts or [Attempt(case.outcome, case.duration, case.message, case.order)]
-        outcomes = {a.outcome for a in attempts}
-        merged.attempts = attempts
-        merged.duration = sum(a.duration for a in attempts) / len(attempts)
-        if len(outcomes) > 1:
-            merged.flaky = True
-            merged.outcome = "flaky"
-            failing = next((c for c in cases if c.outcome in ("failed", "error", "flaky")), None)
-            if failing is not None:
-                merged.message, merged.longrepr = failing.message, failing.longrepr
-        tests.append(merged)
-        counts.add(merged.outcome)
-    result.tests = tests
-    result.counts = counts
-    result.duration = sum(r.result.duration for r in runs)
-    result.problems = [p for r in runs for p in r.result.problems]
-    result.pytest_exit = next((r.result.pytest_exit for r in runs if r.result.pytest_exit), 0)
-    result.stopped = next((r.result.stopped for r in runs if r.result.stopped), None)
-    result.status = (
-        "incomplete"
-        if not all(r.finished for r in runs)
-        else ("passing" if not counts.bad and not counts.flaky and not result.stopped else "failing")
-    )
-    covdata.combine([r.data_file for r in runs], data_file)
-    return SuiteRun(
-        result=result,
-        data_file=data_file,
-        log_file=first.log_file,
-        collected=first.collected,
-        finished=all(r.finished for r in runs),
-        collect_errors=[e for r in runs for e in r.collect_errors],
-        killed_for_budget=any(r.killed_for_budget for r in runs),
-        attempt_durations=[r.result.duration for r in runs],
-        narrowed=first.narrowed,
-        interrupted=next((r.interrupted for r in runs if r.interrupted), None),
-        usage_error=next((r.usage_error for r in runs if r.usage_error), None),
-        conftest_error=next((r.conftest_error for r in runs if r.conftest_error), None),
-        mismatch=next((r.mismatch for r in runs if r.mismatch), None),
-        root=first.root,
-        unmeasured_workers=[w for r in runs for w in r.unmeasured_workers],
-    )
 
 
 def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Verdict]:
@@ -716,14 +389,14 @@ def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Ver
             )
         ]
     if not run.finished:
-        death = _describe_death(r.pytest_exit or 0)
+        death = collect.describe_death(r.pytest_exit or 0)
         return [verdict("process", "status", f": the test process {death}; {r.counts.total} test(s) had reported")]
     if r.pytest_exit == 4 and run.conftest_error is None:
-        usage = run.usage_error or _usage_error(run.log_file)
+        usage = run.usage_error or collect.usage_error(run.log_file)
         return [verdict("config", "status", f": pytest rejected its arguments: {usage}")]
     out: list[Verdict] = []
     if r.pytest_exit == 3:
-        crash = f": pytest crashed with an internal error: {_internal_error(run)}; see {run.log_file}"
+        crash = f": pytest crashed with an internal error: {collect.internal_error(run)}; see {run.log_file}"
         out.append(verdict("process", "status", crash))
     if r.stopped:
         out.append(verdict("process", "status", f": pytest stopped early: {r.stopped}"))
@@ -1090,7 +763,8 @@ def _execute(
                 last = attempts[-1]
                 if not last.finished or last.killed_for_budget or last.collect_errors or last.result.pytest_exit == 4:
                     break  # repeating cannot help: the suite did not run (or cannot)
-            run = attempts[0] if len(attempts) == 1 else merge_attempts(attempts, workdir / f"{suite.name}.coverage")
+            merged = workdir / f"{suite.name}.coverage"
+            run = attempts[0] if len(attempts) == 1 else collect.merge_attempts(attempts, merged)
             runs.append(run)
             record.suites.append(run.result)
             verdicts += suite_verdicts(run, config.flaky_allow)
