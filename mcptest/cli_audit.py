@@ -28,7 +28,7 @@ def audit(
     """
     import json
 
-    from mcptest.runner import run_audit
+    from mcptest.gate import run_audit
 
     config = load(config_path)
     gate = gate or config.audit_gate

@@ -1,13 +1,22 @@
-"""Turn coverage numbers and the config's thresholds into verdicts, and verdicts into reasons and an exit code."""
+"""The gate stage for the run: coverage numbers against the config's thresholds, the audit gate, the partial run's
+narrower gates, and the verdicts into the record's reasons, status and exit code (``conclude``).
+
+The verdicts of each suite's own run are in ``suite_gate``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from mcptest import display, exitcodes
 from mcptest.config_model import Config, Threshold
 from mcptest.globs import glob_match
-from mcptest.model import CoverageReport, Totals, Verdict
+from mcptest.model import PARTIAL_PREFIX, CoverageReport, RunRecord, Totals, Verdict
+
+if TYPE_CHECKING:
+    from mcptest.collect import SuiteRun
+    from mcptest.plan import RunOptions
 
 #: Which exit code a failed verdict of each kind asks for.
 KIND_CODES = {
@@ -152,3 +161,73 @@ def failed(verdicts: Sequence[Verdict]) -> list[Verdict]:
 def exit_code(verdicts: Sequence[Verdict]) -> int:
     """The exit code that the failed verdicts ask for, by the documented precedence."""
     return exitcodes.pick(KIND_CODES.get(v.kind, exitcodes.TESTS_FAILED) for v in verdicts if not v.passed)
+
+
+def conclude(record: RunRecord, verdicts: list[Verdict]) -> None:
+    """The record's verdicts, exit code, reasons and status from ``verdicts``."""
+    record.verdicts = verdicts
+    record.exit_code = exit_code(verdicts)
+    record.exit_reason = exitcodes.name(record.exit_code)
+    record.reasons = [v.message for v in failed(verdicts)]
+    complete = record.complete and record.exit_code != exitcodes.INTERRUPTED
+    if not complete:
+        record.status = "incomplete"
+    else:
+        record.status = "passed" if record.exit_code == exitcodes.OK else "failed"
+
+
+def settle_selection(record: RunRecord, options: RunOptions, runs: Sequence[SuiteRun]) -> None:
+    """Partial when what pytest selected is narrower than the suites: said in the record and in every report."""
+    reasons: list[str] = []
+    if options.modules:
+        reasons.append(f"--module {', '.join(options.modules)} runs only its tests")
+    for run in runs:
+        reasons += [f"suite {run.result.name}: {why}" for why in run.narrowed]
+    selection = record.selection
+    selection.partial = bool(reasons)
+    selection.partial_reasons = reasons
+    if not reasons:
+        return
+    if options.modules:
+        gates = f"only the gates of module(s) {', '.join(options.modules)} and their files are evaluated"
+    else:
+        gates = "overall, per-file, per-module and max_drop gates are not evaluated"
+    record.warnings.append(f"{PARTIAL_PREFIX} {gates}, because {'; '.join(reasons)}")
+
+
+def audit_verdict(config: Config, record: RunRecord, result: Any = None) -> Verdict:
+    """The audit gate (``audit: {gate: true}``): every finding is kept in the record.
+
+    ``result``: the audit already run (in the background, while the tests ran); else it runs here.
+    """
+    from mcptest.model import AuditFinding
+
+    if result is None:
+        result = run_audit(config)
+    record.audit = [
+        AuditFinding(rule=f.rule, file=f.file, line=f.line, reason=f.reason, test=f.test) for f in result.findings
+    ]
+    listed = "; ".join(f"{f.file}:{f.line} {f.rule}" for f in result.findings[:5])
+    more = f" and {len(result.findings) - 5} more" if len(result.findings) > 5 else ""
+    message = (
+        f"audit: {len(result.findings)} finding(s) in the suites' tests: {listed}{more}"
+        if result.findings
+        else f"audit: no finding in {result.files_scanned} test file(s)"
+    )
+    return Verdict("audit", "audit", "count", float(len(result.findings)), 0, result.ok, "audit.gate", message)
+
+
+def run_audit(config: Config) -> Any:
+    """``mcptest audit`` with the config's naming rule and excluded folders."""
+    from mcptest.audit import DEFAULT_IGNORE_DIRS, audit_config
+
+    return audit_config(config, naming=audit_naming(config), ignore_dirs=(*DEFAULT_IGNORE_DIRS, *config.audit_exclude))
+
+
+def audit_naming(config: Config) -> str | None:
+    """The naming regex for the audit: the default convention, the configured one, or None when disabled."""
+    from mcptest.audit import DEFAULT_NAMING
+
+    if config.audit_naming is None:
+        return DEFAULT_NAMING
+    return config.audit_naming or None

@@ -18,17 +18,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, collect, covdata, display, exitcodes, gate, lifecycle, lock, prestart
+from mcptest import __version__, collect, covdata, exitcodes, gate, lifecycle, lock, prestart, suite_gate
 from mcptest.collect import EventHandler, SuiteRun
 from mcptest.config_model import Config, SuiteConfig
-from mcptest.globs import glob_match
 from mcptest.history import History, ReportDirError, new_run_id
 from mcptest.model import (
-    PARTIAL_PREFIX,
     BridgeProbe,
     Counts,
     GitInfo,
@@ -122,7 +119,7 @@ class _Background:
             if self._extra is not None:
                 self._extra()
             if self._config.audit_gate:  # static checks of the test files: 0.17 s on the bundled suites
-                self.audit = run_audit(self._config)
+                self.audit = gate.run_audit(self._config)
             if self.static is not None:
                 self.static.prepare()
         except BaseException as exc:  # re-raised in the caller's thread by wait()
@@ -359,246 +356,6 @@ def run_suite(
     return run
 
 
-def suite_verdicts(run: SuiteRun, allowed_flaky: Sequence[str] = ()) -> list[Verdict]:
-    """Verdicts of one suite: process health, collection, test outcomes, time budget."""
-    r = run.result
-    target = f"suite:{r.name}"
-
-    def verdict(
-        kind: str,
-        metric: str,
-        message: str,
-        *,
-        actual: float | None = None,
-        required: float | None = None,
-        passed: bool = False,
-        rule: str | None = None,
-    ) -> Verdict:
-        return Verdict(kind, target, metric, actual, required, passed, rule, f"suite {r.name}{message}")
-
-    budget_rule = f"suites.{r.name}.budget"
-    if run.killed_for_budget:
-        return [
-            verdict(
-                "budget",
-                "duration",
-                f" ran past its budget of {r.budget:g}s and was stopped",
-                actual=r.duration,
-                required=r.budget,
-                rule=budget_rule,
-            )
-        ]
-    if not run.finished:
-        death = collect.describe_death(r.pytest_exit or 0)
-        return [verdict("process", "status", f": the test process {death}; {r.counts.total} test(s) had reported")]
-    if r.pytest_exit == 4 and run.conftest_error is None:
-        usage = run.usage_error or collect.usage_error(run.log_file)
-        return [verdict("config", "status", f": pytest rejected its arguments: {usage}")]
-    out: list[Verdict] = []
-    if r.pytest_exit == 3:
-        crash = f": pytest crashed with an internal error: {collect.internal_error(run)}; see {run.log_file}"
-        out.append(verdict("process", "status", crash))
-    if r.stopped:
-        out.append(verdict("process", "status", f": pytest stopped early: {r.stopped}"))
-    if run.mismatch:  # judged per attempt, where pytest's status and the outcomes belong together
-        out.append(verdict("process", "status", f": {run.mismatch}"))
-    if run.collect_errors:
-        errors = len(run.collect_errors)
-        listed = "; ".join(run.collect_errors[:3]) + (f"; and {errors - 3} more" if errors > 3 else "")
-        ran = len(r.tests) - errors
-        out.append(
-            verdict(
-                "tests",
-                "count",
-                f": {errors} collection error(s), {'no test ran' if ran <= 0 else f'{ran} test(s) ran'}: {listed}",
-                actual=float(errors),
-                required=0,
-            )
-        )
-        if ran <= 0:
-            return out
-    elif r.counts.total == 0 and r.pytest_exit != 3 and not r.stopped:
-        out.append(
-            verdict(
-                "collection",
-                "count",
-                f": no tests collected from {', '.join(r.paths)}",
-                actual=0,
-                required=1,
-                rule=f"suites.{r.name}.paths",
-            )
-        )
-        return out
-    bad = r.counts.bad
-    summary = f": {r.counts.passed} passed, {r.counts.failed} failed, {r.counts.error} errors"
-    if bad:
-        summary += f"; failed: {display.join_cut([t.nodeid for t in r.tests if t.outcome in ('failed', 'error')])}"
-    out.append(verdict("tests", "count", summary, actual=float(bad), required=0, passed=bad == 0))
-    flaky = [t for t in r.tests if t.flaky]
-    if flaky:
-        blocking = [
-            t
-            for t in flaky
-            if not any(t.nodeid == a or glob_match(a, t.nodeid) or fnmatch(t.nodeid, a) for a in allowed_flaky)
-        ]
-        names = display.join_cut([t.nodeid for t in (blocking or flaky)], 400)
-        if blocking:
-            message = f": {len(blocking)} flaky test(s) (outcomes differ between attempts): {names}"
-        else:
-            message = f": {len(flaky)} flaky test(s) allowed by flaky.allow: {names}"
-        out.append(
-            verdict(
-                "flaky",
-                "count",
-                message,
-                actual=float(len(blocking)),
-                required=0,
-                passed=not blocking,
-                rule="flaky.allow",
-            )
-        )
-    if run.unmeasured_workers:
-        workers = ", ".join(sorted({w for w, _ in run.unmeasured_workers}))
-        out.append(
-            verdict(
-                "threshold",
-                "line",
-                f": coverage cannot be gated: xdist worker(s) {workers} started measuring after a pytest plugin "
-                "of the measured code was imported, so what ran in them before was not measured; run without -n, "
-                "or let mcptest start the workers (a --tx popen spec without python=)",
-            )
-        )
-    if r.budget is not None:
-        # with --repeat the budget holds for each run of the suite, not for their sum
-        longest = max(run.attempt_durations or [r.duration])
-        each = " (its longest run)" if len(run.attempt_durations) > 1 else ""
-        out.append(
-            verdict(
-                "budget",
-                "duration",
-                f" took {longest:.1f}s{each} of its {r.budget:g}s budget",
-                actual=longest,
-                required=r.budget,
-                passed=longest <= r.budget,
-                rule=budget_rule,
-            )
-        )
-    return out
-
-
-def _traffic(result: SuiteResult, before: dict[str, int | None], after: dict[str, int | None]) -> list[Verdict]:
-    """Calls per bridge during the suite; a suite that requires bridges but sent them nothing is flagged."""
-    calls: dict[str, int] = {}
-    for name, count in after.items():
-        start = before.get(name)
-        if count is not None and start is not None:
-            calls[name] = max(0, count - start)
-    result.bridge_calls = calls or None
-    if not calls or result.counts.total == 0:
-        return []
-    idle = sorted(name for name, n in calls.items() if n == 0)
-    target = f"suite:{result.name}"
-    if len(idle) == len(calls):
-        return [
-            Verdict(
-                "traffic",
-                target,
-                "count",
-                0,
-                1,
-                False,
-                f"suites.{result.name}.requires",
-                f"suite {result.name} requires {', '.join(result.requires)} but sent them no traffic: "
-                "its tests never reached a bridge",
-            )
-        ]
-    message = f"suite {result.name} sent " + ", ".join(f"{n} call(s) to {name}" for name, n in sorted(calls.items()))
-    if idle:
-        message += f"; none to {', '.join(idle)}"
-    return [Verdict("traffic", target, "count", float(sum(calls.values())), 1, True, None, message)]
-
-
-def _audit_verdict(config: Config, record: RunRecord, result: Any = None) -> Verdict:
-    """The audit gate (``audit: {gate: true}``): every finding is kept in the record.
-
-    ``result``: the audit already run (in the background, while the tests ran); else it runs here.
-    """
-    from mcptest.model import AuditFinding
-
-    if result is None:
-        result = run_audit(config)
-    record.audit = [
-        AuditFinding(rule=f.rule, file=f.file, line=f.line, reason=f.reason, test=f.test) for f in result.findings
-    ]
-    listed = "; ".join(f"{f.file}:{f.line} {f.rule}" for f in result.findings[:5])
-    more = f" and {len(result.findings) - 5} more" if len(result.findings) > 5 else ""
-    message = (
-        f"audit: {len(result.findings)} finding(s) in the suites' tests: {listed}{more}"
-        if result.findings
-        else f"audit: no finding in {result.files_scanned} test file(s)"
-    )
-    return Verdict("audit", "audit", "count", float(len(result.findings)), 0, result.ok, "audit.gate", message)
-
-
-def run_audit(config: Config) -> Any:
-    """``mcptest audit`` with the config's naming rule and excluded folders."""
-    from mcptest.audit import DEFAULT_IGNORE_DIRS, audit_config
-
-    return audit_config(config, naming=audit_naming(config), ignore_dirs=(*DEFAULT_IGNORE_DIRS, *config.audit_exclude))
-
-
-def audit_naming(config: Config) -> str | None:
-    """The naming regex for the audit: the default convention, the configured one, or None when disabled."""
-    from mcptest.audit import DEFAULT_NAMING
-
-    if config.audit_naming is None:
-        return DEFAULT_NAMING
-    return config.audit_naming or None
-
-
-def _not_whole(run: SuiteRun) -> str | None:
-    """Why a suite's coverage cannot be judged (it did not run to its end), or None."""
-    r = run.result
-    if run.killed_for_budget:
-        return "was stopped at its time budget"
-    if not run.finished:
-        return "did not run to the end (the test process died)"
-    if r.pytest_exit == 4 and run.conftest_error is None:
-        return "did not start (pytest rejected its arguments)"
-    if run.collect_errors:
-        return "had collection errors"
-    if r.pytest_exit == 3:
-        return "crashed (pytest internal error)"
-    if r.stopped:
-        return "stopped early (not every selected test ran)"
-    return None
-
-
-def _settle_selection(record: RunRecord, options: RunOptions, runs: Sequence[SuiteRun]) -> None:
-    """Partial when what pytest selected is narrower than the suites: said in the record and in every report."""
-    reasons: list[str] = []
-    if options.modules:
-        reasons.append(f"--module {', '.join(options.modules)} runs only its tests")
-    for run in runs:
-        reasons += [f"suite {run.result.name}: {why}" for why in run.narrowed]
-    selection = record.selection
-    selection.partial = bool(reasons)
-    selection.partial_reasons = reasons
-    if not reasons:
-        return
-    if options.modules:
-        gates = f"only the gates of module(s) {', '.join(options.modules)} and their files are evaluated"
-    else:
-        gates = "overall, per-file, per-module and max_drop gates are not evaluated"
-    record.warnings.append(f"{PARTIAL_PREFIX} {gates}, because {'; '.join(reasons)}")
-
-
-def _status(code: int, complete: bool) -> str:
-    if not complete:
-        return "incomplete"
-    return "passed" if code == exitcodes.OK else "failed"
-
-
 def execute(
     config: Config,
     options: RunOptions,
@@ -722,19 +479,7 @@ def _execute(
                             problems=list(outcome.problems),
                         )
                     )
-                    verdicts += [
-                        Verdict(
-                            "bridge",
-                            f"suite:{suite.name}",
-                            "status",
-                            None,
-                            None,
-                            False,
-                            f"suites.{suite.name}.requires",
-                            p,
-                        )
-                        for p in outcome.problems
-                    ]
+                    verdicts += suite_gate.bridge_verdicts(suite.name, outcome.problems)
                     continue
             counter = None
             if suite.requires and options.preflight and preflight is not None:
@@ -767,16 +512,16 @@ def _execute(
             run = attempts[0] if len(attempts) == 1 else collect.merge_attempts(attempts, merged)
             runs.append(run)
             record.suites.append(run.result)
-            verdicts += suite_verdicts(run, config.flaky_allow)
+            verdicts += suite_gate.suite_verdicts(run, config.flaky_allow)
             if counter is not None and calls_before is not None:
-                verdicts += _traffic(run.result, calls_before, counter())
+                verdicts += suite_gate.traffic_verdicts(run.result, calls_before, counter())
         record.complete = all(r.finished and not r.killed_for_budget and not r.result.stopped for r in runs)
-        _settle_selection(record, options, runs)
+        gate.settle_selection(record, options, runs)
         data_files = [r.data_file for r in runs if r.data_file.exists()]
         if config.audit_gate:
             side.wait()
-            verdicts.append(_audit_verdict(config, record, side.audit))
-        broken = {r.result.name: why for r in runs if (why := _not_whole(r))}
+            verdicts.append(gate.audit_verdict(config, record, side.audit))
+        broken = {r.result.name: why for r in runs if (why := suite_gate.not_whole(r))}
         if broken:
             listed = "; ".join(f"{name} {why}" for name, why in broken.items())
             record.warnings.append(f"coverage is not gated, because suite {listed}")
@@ -816,13 +561,9 @@ def _execute(
     if lifecycle.take_pending() and not any(v.kind == "interrupted" for v in verdicts):
         _interrupted(record, verdicts)  # the signal came after the last wait (coverage analysis, cleanup)
     record.meta.git = side.git
-    record.verdicts = verdicts
     record.counts = sum((s.counts for s in record.suites), Counts())
-    record.exit_code = gate.exit_code(verdicts)
-    record.exit_reason = exitcodes.name(record.exit_code)
-    record.reasons = [v.message for v in gate.failed(verdicts)]
     record.warnings = history.warnings + record.warnings
-    record.status = _status(record.exit_code, record.complete and record.exit_code != exitcodes.INTERRUPTED)
+    gate.conclude(record, verdicts)
     record.finished_at = now_iso()
     record.duration = time.monotonic() - started
     try:
@@ -836,11 +577,7 @@ def _unsaved(record: RunRecord, verdicts: list[Verdict], history: History, error
     """A record that could not be stored fails the run as a config error (exit 4) that says why; it is
     written again to runs/, with that verdict, when runs/ still takes it (latest.json is left as it was)."""
     verdicts.append(Verdict("config", "run", "status", None, None, False, "report.dir", str(error)))
-    record.verdicts = verdicts
-    record.exit_code = gate.exit_code(verdicts)
-    record.exit_reason = exitcodes.name(record.exit_code)
-    record.reasons = [v.message for v in gate.failed(verdicts)]
-    record.status = _status(record.exit_code, record.complete and record.exit_code != exitcodes.INTERRUPTED)
+    gate.conclude(record, verdicts)
     with contextlib.suppress(ReportDirError):
         history.save_run(record, latest=False)
 

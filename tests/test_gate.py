@@ -91,7 +91,7 @@ def test_max_drop_message_shows_the_drop_as_the_delta_columns_do() -> None:
 def test_suite_verdicts_cut_long_name_lists_between_names_with_a_count() -> None:
     from mcptest.collect import SuiteRun
     from mcptest.model import Counts, SuiteResult, TestCase
-    from mcptest.runner import suite_verdicts
+    from mcptest.suite_gate import suite_verdicts
 
     names = [f"tests/test_long_module_name.py::test_case_number_{i:03d}" for i in range(40)]
     tests = [TestCase(n, n.split("::")[1], "tests/test_long_module_name.py", 1, "unit", "failed") for n in names]
