@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -17,25 +16,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, collect, covdata, exitcodes, gate, lifecycle, lock, prestart, suite_gate
+from mcptest import collect, covdata, gate, lifecycle, lock, persist, prestart, suite_gate
 from mcptest.collect import EventHandler, SuiteRun
 from mcptest.config_model import Config, SuiteConfig
-from mcptest.history import History, ReportDirError, new_run_id
+from mcptest.history import History
 from mcptest.model import (
     BridgeProbe,
     Counts,
     GitInfo,
-    Meta,
     RunRecord,
-    Selection,
-    SuiteResult,
     Verdict,
 )
 from mcptest.plan import RunOptions, coverage_mode, plan, pytest_command, requested_args, settle_options
+from mcptest.record import new_record, now_iso, suite_result
 
 #: Preflight hook: (config, suite, options) -> (probes, problems, cleanup); problems stop the suite.
 PreflightHook = Callable[[Config, SuiteConfig, RunOptions], "PreflightOutcome"]
@@ -54,10 +50,6 @@ class PreflightOutcome:
     close: Callable[[], object] | None = None
     #: Calls each required bridge has served so far (None: not a simulator, cannot tell).
     count_calls: Callable[[], dict[str, int | None]] | None = None
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def git_info(root: Path) -> GitInfo | None:
@@ -250,17 +242,7 @@ def run_suite(
     ):
         env.pop(name, None)
     cmd = pytest_command(config, suite, paths, options, data_file)
-    result = SuiteResult(
-        name=suite.name,
-        test_type=suite.test_type,
-        paths=list(paths),
-        status="incomplete",
-        started_at=now_iso(),
-        budget=suite.budget,
-        timeout=suite.timeout,
-        requires=list(suite.requires),
-    )
-    result.problems += notes
+    result = suite_result(suite, paths, "incomplete", notes)
     run = SuiteRun(result=result, data_file=data_file, log_file=log_file, root=config.root)
     # the test process ends when mcptest does, and stops starting tests once the stop file exists (watchdog.py)
     stop_file = workdir / f"{suite.name}-{attempt}.stop"
@@ -399,38 +381,9 @@ def _execute(
     planned = plan(config, options)
     settle_options(options)
     history = history or History(config.report_dir)
-    run_id = new_run_id()
     started = time.monotonic()
-    record = RunRecord(
-        id=run_id,
-        started_at=now_iso(),
-        status="incomplete",
-        complete=False,
-        exit_code=exitcodes.INTERRUPTED,
-        exit_reason="interrupted",
-        selection=Selection(
-            suite=options.suite,
-            modules=list(options.modules),
-            keyword=options.keyword,
-            pytest_args=list(options.pytest_args),
-            contexts=options.contexts,
-            preflight=options.preflight,
-            workers=options.workers,
-            repeat=options.repeat,
-            random_order=options.random_order,
-            seed=options.seed,
-            partial=bool(options.modules),  # settled after the run, from what pytest selected
-        ),
-        meta=Meta(
-            mcptest_version=__version__,
-            python=platform.python_version(),
-            platform=f"{platform.system()} {platform.machine()}",
-            command=list(options.command),
-            cwd=str(Path.cwd()),
-            config_path=str(config.path),
-            git=None,  # filled in by the background work (git_info)
-        ),
-    )
+    record = new_record(config, options)
+    run_id = record.id
     side = _Background(config, history, background)
 
     def early(run: SuiteRun) -> None:
@@ -466,19 +419,7 @@ def _execute(
                 record.bridges += outcome.probes
                 emit("preflight", {"suite": suite.name, "probes": outcome.probes, "problems": outcome.problems})
                 if outcome.problems:
-                    record.suites.append(
-                        SuiteResult(
-                            name=suite.name,
-                            test_type=suite.test_type,
-                            paths=list(paths),
-                            status="not-run",
-                            started_at=now_iso(),
-                            budget=suite.budget,
-                            timeout=suite.timeout,
-                            requires=list(suite.requires),
-                            problems=list(outcome.problems),
-                        )
-                    )
+                    record.suites.append(suite_result(suite, paths, "not-run", outcome.problems))
                     verdicts += suite_gate.bridge_verdicts(suite.name, outcome.problems)
                     continue
             counter = None
@@ -549,7 +490,7 @@ def _execute(
             )
     except (Interrupted, KeyboardInterrupt):  # KeyboardInterrupt: from the preflight, or not run by the CLI
         lifecycle.take_pending()
-        _interrupted(record, verdicts)
+        persist.mark_interrupted(record, verdicts)
     finally:
         for close in reversed(closers):
             with contextlib.suppress(Exception):
@@ -559,35 +500,15 @@ def _execute(
             (config.report_dir / "tmp").rmdir()
     side.wait()
     if lifecycle.take_pending() and not any(v.kind == "interrupted" for v in verdicts):
-        _interrupted(record, verdicts)  # the signal came after the last wait (coverage analysis, cleanup)
+        persist.mark_interrupted(record, verdicts)  # the signal came after the last wait (coverage analysis, cleanup)
     record.meta.git = side.git
     record.counts = sum((s.counts for s in record.suites), Counts())
     record.warnings = history.warnings + record.warnings
     gate.conclude(record, verdicts)
     record.finished_at = now_iso()
     record.duration = time.monotonic() - started
-    try:
-        history.save_run(record)
-    except ReportDirError as exc:  # the folder broke during the run (full disk, a folder put at latest.json)
-        _unsaved(record, verdicts, history, exc)
+    persist.store(record, verdicts, history)
     return record
-
-
-def _unsaved(record: RunRecord, verdicts: list[Verdict], history: History, error: ReportDirError) -> None:
-    """A record that could not be stored fails the run as a config error (exit 4) that says why; it is
-    written again to runs/, with that verdict, when runs/ still takes it (latest.json is left as it was)."""
-    verdicts.append(Verdict("config", "run", "status", None, None, False, "report.dir", str(error)))
-    gate.conclude(record, verdicts)
-    with contextlib.suppress(ReportDirError):
-        history.save_run(record, latest=False)
-
-
-def _interrupted(record: RunRecord, verdicts: list[Verdict]) -> None:
-    """Mark the run interrupted: exit 130, stored under runs/ only (latest.json and the baseline stay)."""
-    record.complete = False
-    by = f" by {lifecycle.received()}" if lifecycle.received() else ""
-    message = f"the run was interrupted{by}; the previous latest record and baseline are untouched"
-    verdicts.append(Verdict("interrupted", "run", "status", None, None, False, None, message))
 
 
 def _no_data(message: str) -> Verdict:
