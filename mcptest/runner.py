@@ -7,14 +7,11 @@ record. This module returns data and never prints; progress goes to an ``on_even
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,17 +27,12 @@ from mcptest.model import (
     RunRecord,
     Verdict,
 )
-from mcptest.plan import RunOptions, coverage_mode, plan, pytest_command, requested_args, settle_options
+from mcptest.plan import RunOptions, plan, settle_options
 from mcptest.record import new_record, now_iso, suite_result
+from mcptest.run import Hooks, Interrupted, run_suite
 
 #: Preflight hook: (config, suite, options) -> (probes, problems, cleanup); problems stop the suite.
 PreflightHook = Callable[[Config, SuiteConfig, RunOptions], "PreflightOutcome"]
-
-_POLL = 0.05
-
-
-class Interrupted(Exception):
-    """Raised inside the run when the user pressed Ctrl-C or mcptest got SIGTERM."""
 
 
 @dataclass
@@ -134,208 +126,21 @@ class _Background:
             raise error
 
 
-def _stop(proc: subprocess.Popen[bytes], first: signal.Signals, grace: float) -> None:
-    """Signal the child's process group, then kill it if it has not ended within ``grace`` seconds; what is
-    left of the group once its leader has ended (xdist workers, processes the tests started) is killed too.
+class _Hooks(Hooks):
+    def __init__(self, side: _Background, early: Callable[[SuiteRun], None] | None) -> None:
+        self.side = side
+        self.early = early
 
-    Signals are held meanwhile (a second Ctrl-C still kills the group at once, see ``lifecycle``)."""
-    with lifecycle.shielded():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, first)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader while a member runs
+    def spawn(self, cmd: list[str], cwd: str, env: dict[str, str], log: str) -> subprocess.Popen[bytes] | None:
+        # the interpreter the entry point started ahead, when it can stand in for a fresh one (else None)
+        return prestart.claim(cmd, cwd, env, log)
 
+    def started(self) -> None:
+        self.side.start()
 
-def _request_stop(stop_file: Path) -> None:
-    """Tell the test process to start no further test (``watchdog.BudgetStop`` checks after every test)."""
-    with contextlib.suppress(OSError):
-        stop_file.touch()
-
-
-def _budget_deadline(run: SuiteRun, budget: float) -> float:
-    """Seconds after the stop request until the test process is interrupted: the grace, and once its coverage
-    is saved (its tests are over, it is printing its summary) as long again as an interrupt may take."""
-    return lifecycle.budget_grace(budget) + (lifecycle.INTERRUPT_GRACE if run.data_saved else 0.0)
-
-
-def _budget_notes(run: SuiteRun, budget: float, stop_file: Path) -> None:
-    """After a budget stop: a suite whose tests were cut short is ``killed_for_budget``, and the problems say
-    how it ended and what was measured. A suite whose tests had all started before the budget ran out is not
-    (it only took too long; its budget verdict fails and its data is judged as usual)."""
-    killed = run.killed_for_budget
-    if not killed and not stop_file.with_name(stop_file.name + ".ack").exists():
-        return
-    run.killed_for_budget = True
-    if killed:
-        how = f"the running test had not ended {lifecycle.budget_grace(budget):g}s later and was interrupted"
-    else:
-        how = "the running test ended and no further test was started"
-    of = f" of {run.collected}" if run.collected is not None else ""
-    data = "the coverage measured until then is reported, not gated" if run.data_saved else "no coverage was saved"
-    run.result.problems.append(
-        f"its time budget of {budget:g}s ran out: {how}; {len(run.result.tests)}{of} test(s) ran; {data}"
-    )
-
-
-def run_suite(
-    config: Config,
-    suite: SuiteConfig,
-    paths: Sequence[str],
-    options: RunOptions,
-    workdir: Path,
-    log_file: Path,
-    on_event: EventHandler,
-    *,
-    attempt: int = 0,
-    seed: int | None = None,
-    on_start: Callable[[], None] | None = None,
-    on_data: Callable[[SuiteRun], None] | None = None,
-) -> SuiteRun:
-    """Run one suite's pytest subprocess to the end (or its budget), streaming its events.
-
-    ``on_start`` is called once the test process has started (the run's background work begins there);
-    ``on_data`` once the process says its coverage data is saved, while it is still finishing (pytest's
-    summary, the plugins' session-end work and the interpreter's exit take 0.3 to 0.5 s after the tests).
-    """
-    data_file = workdir / f"{suite.name}-{attempt}.coverage"
-    events_file = workdir / f"{suite.name}-{attempt}.events.jsonl"
-    events_file.write_text("", encoding="utf-8")
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update(
-        {
-            "MCPTEST_EVENTS": str(events_file),
-            "MCPTEST_CONTEXTS": "1" if options.contexts else "0",
-            "MCPTEST_REQ_MARKER": config.report.requirement_marker,
-            "MCPTEST_SUITE": suite.name,
-            "MCPTEST_COV_DATA": str(data_file),
-            "MCPTEST_COV_SOURCE": ",".join(config.source),
-            "MCPTEST_COV_BRANCH": "1" if config.coverage.branch else "0",
-            "MCPTEST_RANDOM_SEED": "" if seed is None else str(seed),
-            "MCPTEST_ATTEMPT": str(attempt + 1),  # each test's order in the record names its run
-            "MCPTEST_COV_MODE": coverage_mode(config, [*suite.pytest_args, *options.pytest_args]),
-            # what the user asked for, so the collector can tell whether it narrowed the suite (selection.py)
-            "MCPTEST_REQUESTED_ARGS": json.dumps(requested_args(options)),
-            "MCPTEST_SUITE_PATHS": json.dumps(list(paths)),
-        }
-    )
-    notes: list[str] = []
-    if options.contexts:
-        # per-test contexts are switched from the plugin; only the C tracer records them completely
-        # (coverage.py's sysmon core, the default on Python 3.14+, may miss lines after a switch)
-        chosen = os.environ.get("COVERAGE_CORE", "")
-        if chosen and chosen != "ctrace":
-            notes.append(f"--contexts measures with the C tracer: COVERAGE_CORE={chosen} was overridden")
-        env["COVERAGE_CORE"] = "ctrace"
-    # the suite's pytest is a fresh session: variables of an outer pytest-xdist worker must not leak into it
-    for name in (
-        "COVERAGE_PROCESS_START",
-        "PYTEST_XDIST_WORKER",
-        "PYTEST_XDIST_TESTRUNUID",
-        "PYTEST_XDIST_WORKER_COUNT",
-    ):
-        env.pop(name, None)
-    cmd = pytest_command(config, suite, paths, options, data_file)
-    result = suite_result(suite, paths, "incomplete", notes)
-    run = SuiteRun(result=result, data_file=data_file, log_file=log_file, root=config.root)
-    # the test process ends when mcptest does, and stops starting tests once the stop file exists (watchdog.py)
-    stop_file = workdir / f"{suite.name}-{attempt}.stop"
-    env[lifecycle.PARENT_ENV] = str(os.getpid())
-    env.pop(lifecycle.STOP_ENV, None)
-    if suite.budget is not None:
-        env[lifecycle.STOP_ENV] = str(stop_file)
-    start = time.monotonic()
-    with open(log_file, "wb") as log, open(events_file, encoding="utf-8") as events:
-        log.write(("$ " + " ".join(cmd) + "\n").encode())
-        log.flush()
-        proc: subprocess.Popen[bytes] | None = None
-        buffer = ""
-        data_seen = False
-        stop_at: float | None = None  # when the budget ran out and the test process was told to stop
-        try:
-            with lifecycle.shielded():  # a signal now is acted on once the process is known and tracked
-                # the interpreter the entry point started ahead, when it can stand in for a fresh one (else None)
-                proc = prestart.claim(cmd, str(config.root), env, str(log_file))
-                if proc is None:
-                    proc = subprocess.Popen(
-                        cmd,
-                        cwd=config.root,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                        start_new_session=True,
-                    )
-                lifecycle.track(proc.pid)
-                # announced once started: printing the first progress line loads the caller's console (rich),
-                # which need not delay the tests
-                on_event(
-                    "suite-start",
-                    {
-                        "suite": suite.name,
-                        "paths": list(paths),
-                        "command": cmd,
-                        "attempt": attempt,
-                        "repeat": options.repeat,
-                        "seed": seed,
-                    },
-                )
-                if on_start is not None:
-                    on_start()
-            with lifecycle.interruptible():
-                while True:
-                    done = proc.poll() is not None
-                    chunk = events.read()
-                    if chunk:
-                        buffer += chunk
-                        *lines, buffer = buffer.split("\n")
-                        for line in lines:
-                            collect.handle_event(run, suite.name, line, on_event)
-                    if done:
-                        break
-                    if run.data_saved and not data_seen:
-                        data_seen = True
-                        if on_data is not None:
-                            on_data(run)
-                    if suite.budget is not None:
-                        now = time.monotonic()
-                        if stop_at is None and now - start > suite.budget:
-                            stop_at = now
-                            _request_stop(stop_file)
-                        elif stop_at is not None and now - stop_at > _budget_deadline(run, suite.budget):
-                            # the running test did not end within the grace: SIGINT makes pytest end it and
-                            # save coverage; SIGKILL follows when even that does not end the process
-                            run.killed_for_budget = not run.data_saved
-                            _stop(proc, signal.SIGINT, lifecycle.INTERRUPT_GRACE)
-                            continue
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        proc.wait(timeout=_POLL)  # returns as soon as the test process ends, unlike a sleep
-        except KeyboardInterrupt:
-            if proc is not None:
-                _stop(proc, signal.SIGINT, lifecycle.INTERRUPT_GRACE)
-                lifecycle.untrack(proc.pid)
-            result.duration = time.monotonic() - start
-            raise Interrupted() from None
-        assert proc is not None  # set before the window in which the loop runs
-        lifecycle.untrack(proc.pid)
-        if buffer.strip():
-            collect.handle_event(run, suite.name, buffer, on_event)
-    if stop_at is not None:
-        _budget_notes(run, suite.budget or 0.0, stop_file)
-    result.duration = time.monotonic() - start
-    parts = sorted(workdir.glob(data_file.name + ".*"))
-    if parts:  # xdist workers measured themselves: fold their data into the suite's file
-        run.early_json = None
-        covdata.combine([data_file, *parts], data_file)
-    collect.judge_exit(run, proc.returncode, suite, options)
-    on_event("suite-end", {"suite": suite.name, "result": result})
-    return run
+    def data_saved(self, run: SuiteRun) -> None:
+        if self.early is not None:
+            self.early(run)
 
 
 def execute(
@@ -396,6 +201,8 @@ def _execute(
         except Exception:  # read again after the process ends, where the error is reported
             run.early_json = None
 
+    hooks = _Hooks(side, early if len(planned) == 1 and options.repeat == 1 else None)
+
     workdir, stale = lifecycle.make_workdir(config.report_dir / "tmp", run_id)
     if stale:
         record.warnings.append(
@@ -442,8 +249,7 @@ def _execute(
                         emit,
                         attempt=attempt,
                         seed=seed,
-                        on_start=side.start,
-                        on_data=early if len(planned) == 1 and options.repeat == 1 else None,
+                        hooks=hooks,
                     )
                 )
                 last = attempts[-1]
