@@ -165,8 +165,8 @@ def run(
     The first test interpreter is started while this command line is parsed and used only when it is
     equivalent to a fresh `python -m pytest`; MCPTEST_PRESTART=0 turns that off.
     """
+    from mcptest.pipeline import execute
     from mcptest.plan import RunOptions
-    from mcptest.runner import execute
 
     if verbose and quiet:
         raise UsageError("-q and -v contradict each other: give one of them")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mcptest.bisect import Step
     from mcptest.config_model import Config
     from mcptest.model import Bisection, RunRecord
-    from mcptest.runner import RunOptions
+    from mcptest.plan import RunOptions
 
 #: Exit code of ``mcptest flaky --bisect`` per verdict: 0 when a cause is named.
 VERDICT_EXIT = {

@@ -43,7 +43,6 @@ class SuiteRun:
     attempt_durations: list[float] = field(default_factory=list)
     core: str | None = None
     data_saved: bool = False  # the test process said its coverage data is complete (it may still be ending)
-    early_json: tuple[dict[str, Any] | None] | None = None  # coverage.py's report of data_file, read early
     #: What narrowed the selection (from the collector: a -k that deselected tests, node ids ...).
     narrowed: list[str] = field(default_factory=list)
     #: pytest stopped early: (exception name, message, the test running then) from the collector.

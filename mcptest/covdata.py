@@ -55,7 +55,7 @@ class StaticAnalysis:
 
     What a file's statements and possible branches are does not depend on what the tests ran, and finding them
     (tokenising, the AST, the arc analysis) is most of the report's cost: 0.15 s of 0.24 s for 50 files, about
-    1.5 s of 2.4 s for 500. The runner calls :meth:`prepare` in its background thread while the tests run, on
+    1.5 s of 2.4 s for 500. ``overlap.py`` calls :meth:`prepare` in a background thread while the tests run, on
     the otherwise idle second core, and :func:`read_json` hands the parsers to coverage.py's report.
 
     This goes through coverage.py's ``PythonParser`` and the lazily-set parser of its ``PythonFileReporter``,

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-#: Set by the runner for the test process: mcptest's pid (the process ends when mcptest does) and the file
+#: Set by the run stage for the test process: mcptest's pid (the process ends when mcptest does) and the file
 #: whose existence tells it that the suite's budget ran out (see ``mcptest.watchdog``).
 PARENT_ENV = "MCPTEST_PARENT_PID"
 STOP_ENV = "MCPTEST_STOP_FILE"

@@ -4,16 +4,16 @@
 the config), and the test process then spends about 0.15 s importing pytest and coverage.py before it does
 anything that depends on the run. With a second core the two overlap: the entry point (``mcptest.__main__``)
 starts an interpreter first thing, before typer is imported. That interpreter (``prestart_server.py``) imports
-pytest and coverage.py and waits for one request on its stdin. The runner sends it the first test process's
+pytest and coverage.py and waits for one request on its stdin. The run stage sends it the first test process's
 arguments, environment, working folder and log file, and it becomes that test process: ``runpy`` runs
 ``pytest`` as ``__main__``, as ``python -m pytest`` does. Measured on a run of 500 tests: 0.15 to 0.2 s less;
 on one core nothing is gained and nothing is lost but a fork.
 
-The request is refused (that interpreter is killed and the runner starts pytest as usual) unless the result
+The request is refused (that interpreter is killed and the run stage starts pytest as usual) unless the result
 is the same as a fresh interpreter's: the command is ``<this python> -m pytest ...``, the working folder is
 the one the interpreter started in (it is ``sys.path[0]``), and the environment differs only in variables
 nothing reads while an interpreter starts and imports pytest: mcptest's own ``MCPTEST_*``, ``COVERAGE_CORE``
-and the pytest-xdist variables the runner removes. Anything else (``PYTHONPATH``, ``COVERAGE_PROCESS_START``,
+and the pytest-xdist variables the run stage removes. Anything else (``PYTHONPATH``, ``COVERAGE_PROCESS_START``,
 the locale ...) is read at start-up, so such runs get a fresh interpreter. ``MCPTEST_PRESTART=0`` turns this
 off.
 """
@@ -24,10 +24,10 @@ import os
 import sys
 from typing import Any
 
-#: Variables the runner may set or remove that nothing reads while an interpreter starts and imports pytest.
+#: Variables the run stage may set or remove that nothing reads while an interpreter starts and imports pytest.
 _LATE_VARIABLES = ("MCPTEST_", "COVERAGE_CORE", "PYTEST_XDIST_")
 
-_ready: Any = None  # the waiting subprocess.Popen, until the runner claims it
+_ready: Any = None  # the waiting subprocess.Popen, until the run stage claims it (through ``overlap.Overlap``)
 _started_in = ""
 _started_env: dict[str, str] = {}
 
@@ -129,7 +129,7 @@ def claim(cmd: list[str], cwd: str, env: dict[str, str], log: str) -> Any:
     try:
         proc.stdin.write(request)
         proc.stdin.close()
-    except OSError:  # it died while starting: the runner starts a fresh one
+    except OSError:  # it died while starting: the run stage starts a fresh one
         discard()
         return None
     _ready = None

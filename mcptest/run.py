@@ -260,7 +260,6 @@ def _ended(
     run.result.duration = time.monotonic() - process.begun
     parts = sorted(workdir.glob(run.data_file.name + ".*"))
     if parts:  # xdist workers measured themselves: fold their data into the suite's file
-        run.early_json = None
         covdata.combine([run.data_file, *parts], run.data_file)
     collect.judge_exit(run, process.proc.returncode, suite, options)
     on_event("suite-end", {"suite": suite.name, "result": run.result})

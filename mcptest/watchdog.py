@@ -1,6 +1,6 @@
 """Inside the test process: never outlive mcptest, and stop starting tests when the suite's budget ran out.
 
-Parent death. The runner names itself in ``MCPTEST_PARENT_PID``. ``guard_parent()`` (run when pytest loads
+Parent death. mcptest names itself in ``MCPTEST_PARENT_PID``. ``guard_parent()`` (run when pytest loads
 the collector plugin) asks Linux to send SIGTERM to this process when its parent ends
 (``PR_SET_PDEATHSIG``), and starts a daemon thread that, on any system, notices a changed parent
 (``os.getppid()``) within ``POLL`` seconds and then stops the process group (SIGTERM, and SIGKILL after
@@ -9,10 +9,10 @@ parent-death signal is set: a second thread makes ``os.fork()`` in the tests war
 from the environment, so that processes the tests start do not take mcptest for their parent. In
 pytest-xdist workers the parent is the pytest process that started them.
 
-Budget. When ``MCPTEST_STOP_FILE`` is set, the runner creates that file once the suite's budget has run out;
+Budget. When ``MCPTEST_STOP_FILE`` is set, mcptest (run.py) creates that file once the suite's budget has run out;
 after each test, while other tests are still to come, the plugin checks for it and sets
 ``session.shouldstop``: the running test ends normally, no other starts, coverage is saved as usual. It then
-creates ``<stop file>.ack``, so the runner knows that tests were left out (also from xdist workers).
+creates ``<stop file>.ack``, so mcptest knows that tests were left out (also from xdist workers).
 
 Kept small and dependency-free: it runs in the user's test process.
 """
@@ -104,7 +104,7 @@ def guard_parent(*, prctl: bool = True, thread: bool = True, poll: float = POLL)
 
 
 class BudgetStop:
-    """``session.shouldstop`` once the runner has created the stop file (its budget ran out)."""
+    """``session.shouldstop`` once mcptest has created the stop file (its budget ran out)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -119,7 +119,7 @@ class BudgetStop:
 
 
 def register(config: pytest.Config) -> None:
-    """Add the budget stop to this pytest session when the runner asked for it."""
+    """Add the budget stop to this pytest session when mcptest asked for it."""
     path = os.environ.get(STOP_ENV)
     if path:
         config.pluginmanager.register(BudgetStop(path), "mcptest-budget-stop")

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from projects import make_project
 
-from mcptest import covdata, runner
+from mcptest import covdata
 from mcptest.config import load_config
+from mcptest.pipeline import execute
+from mcptest.plan import RunOptions
 
 # After its tests, the test process waits (bounded) in pytest_unconfigure -- after coverage.py saved its data --
 # for a file that only the runner's coverage report creates (see the test), and writes down how the wait ended.
@@ -49,7 +51,7 @@ def test_the_coverage_report_is_read_while_the_test_process_finishes(
     root = make_project(tmp_path, files={"tests/conftest.py": WAITING_CONFTEST})
     monkeypatch.chdir(root)
     calls = _release_on_read(root, monkeypatch)
-    record = runner.execute(load_config(root / "mcptest.yaml"), runner.RunOptions(suite="unit"))
+    record = execute(load_config(root / "mcptest.yaml"), RunOptions(suite="unit"))
     assert (root / "wait.txt").read_text() == "released"  # the report was read before the process ended
     assert calls == [False]  # once, early; not again after the process ended
     assert record.exit_code == 0 and record.complete
@@ -68,7 +70,7 @@ def test_a_repeated_run_reads_the_report_only_after_its_processes(
     root = make_project(tmp_path, files={"tests/conftest.py": WAITING_CONFTEST.replace("+ 20", "+ 0.5")})
     monkeypatch.chdir(root)
     calls = _release_on_read(root, monkeypatch)
-    record = runner.execute(load_config(root / "mcptest.yaml"), runner.RunOptions(suite="unit", repeat=2))
+    record = execute(load_config(root / "mcptest.yaml"), RunOptions(suite="unit", repeat=2))
     assert calls == [True]
     assert record.exit_code == 0
     assert record.coverage is not None and record.coverage.overall.covered_lines == 11
@@ -84,7 +86,7 @@ def test_a_test_process_that_dies_after_saving_its_data_is_not_gated(
     )
     root = make_project(tmp_path, files={"tests/conftest.py": dying})
     monkeypatch.chdir(root)
-    record = runner.execute(load_config(root / "mcptest.yaml"), runner.RunOptions(suite="unit"))
+    record = execute(load_config(root / "mcptest.yaml"), RunOptions(suite="unit"))
     assert record.exit_code == 1
     assert record.coverage is None
     assert not record.complete
