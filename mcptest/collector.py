@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Generator
 from typing import IO, Any
 
 import pytest
 
-from mcptest import ordering, watchdog
+from mcptest import measure, ordering, watchdog
 
 watchdog.guard_parent()  # first thing in the test process: it must not outlive mcptest
 
@@ -153,7 +152,7 @@ class Collector:
             {
                 "event": "finish",
                 "exitstatus": int(exitstatus),
-                "core": _core(),
+                "core": measure.core(),
                 "stopped": str(stop) if stop else None,
             }
         )
@@ -271,87 +270,10 @@ def _message(report: pytest.TestReport) -> str | None:
     return _cut(text[-1]) if text else None
 
 
-_worker_coverage: Any = None
-_early_imports: list[str] = []
-
-
-def _source_roots(source: list[str]) -> list[str]:
-    """Folders (with a trailing separator) and files that ``source`` names, for the early-import check."""
-    roots = []
-    for item in source:
-        path = os.path.abspath(item)
-        if not os.path.exists(path):
-            path = os.path.abspath(item.replace(".", os.sep))
-        if os.path.isdir(path):
-            roots.append(path.rstrip(os.sep) + os.sep)
-        elif os.path.exists(path + ".py"):
-            roots.append(path + ".py")
-    return roots
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    """Start coverage.py in the test process (and in each xdist worker) before the conftests import the code.
-
-    Starting here rather than under ``coverage run`` keeps the tracer off pytest's and the plugins' own start-up.
-    Workers are fresh interpreters, so each measures itself into ``<data file>.<suffix>`` and mcptest combines
-    the parts when the suite ends; under ``coverage run``, ``mcptest.xdist_worker`` measures them from their
-    first line instead (see ``pytest_xdist_setupnodes``). A measured module that a plugin imported earlier is
-    listed, so the run can say that its import-time lines were not seen.
-    """
-    global _worker_coverage
-    data_file = os.environ.get("MCPTEST_COV_DATA")
-    worker = bool(os.environ.get("PYTEST_XDIST_WORKER"))
-    if not data_file or _worker_coverage is not None:
-        return
-    run_mode = os.environ.get("MCPTEST_COV_MODE") == "run"
-    if not worker and run_mode:
-        return  # the process already runs under `coverage run` (a plugin of the measured code loads early)
-    if worker and _measured_from_start():
-        return  # mcptest.xdist_worker measures this worker from its first line and saves the data at its end
-    import coverage
-
-    source = [s for s in os.environ.get("MCPTEST_COV_SOURCE", "").split(",") if s]
-    _worker_coverage = coverage.Coverage(
-        data_file=data_file,
-        data_suffix=worker,
-        config_file=True,
-        branch=os.environ.get("MCPTEST_COV_BRANCH") == "1",
-        source=source or None,
-    )
-    _worker_coverage.start()
-    if not worker:
-        _core()  # read while measuring: the record names the core
-    roots = tuple(_source_roots(source))
-    if not roots or (worker and not run_mode):
-        return  # a worker imports what the controller imported (and named) before it started coverage
-    early = sorted(
-        name
-        for name, module in list(sys.modules.items())
-        if (getattr(module, "__file__", None) or "").startswith(roots)
-    )
-    if not worker:
-        _early_imports.extend(early)
-    elif early:
-        # a worker that mcptest did not start (a --tx with its own python=, a remote one) under `coverage run`:
-        # its plugin's import-time lines went unmeasured, which the parent must not pass as a lower number
-        _emit_from_worker({"event": "early_imports", "modules": early, "worker": os.environ["PYTEST_XDIST_WORKER"]})
-
-
-def _measured_from_start() -> bool:
-    """Whether ``mcptest.xdist_worker`` started this xdist worker: its measurement of the suite's data file runs."""
-    import coverage
-
-    cov = coverage.Coverage.current()
-    return cov is not None and cov.get_option("run:data_file") == os.environ.get("MCPTEST_COV_DATA")
-
-
-def _emit_from_worker(event: dict[str, Any]) -> None:
-    """One event line from an xdist worker, which has no collector stream: a short append to the events file."""
-    path = os.environ.get(_EVENTS)
-    if path:
-        with open(path, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps(event) + "\n")
+    """Start coverage.py before the conftests import the measured code (``measure.start``)."""
+    measure.start()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -392,46 +314,9 @@ def pytest_configure(config: pytest.Config) -> None:
     stream = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in pytest_unconfigure
     collector = Collector(stream)
     config.pluginmanager.register(collector, "mcptest-collector")
-    if _early_imports:
-        collector.emit({"event": "early_imports", "modules": list(_early_imports)})
+    if measure.early_imports:
+        collector.emit({"event": "early_imports", "modules": list(measure.early_imports)})
     config._mcptest_stream = stream  # type: ignore[attr-defined]
-
-
-_core_name: str | None = None
-
-
-def _core() -> str | None:
-    """The coverage.py core measuring this process (CTracer, PyTracer or SysMonitor), for the record."""
-    global _core_name
-    if _core_name is not None:
-        return _core_name
-    try:
-        import coverage
-
-        cov = _worker_coverage or coverage.Coverage.current()
-        if cov is None:
-            return None
-        _core_name = str(dict(cov.sys_info()).get("core") or "") or None
-        return _core_name
-    except Exception:  # an informational field must never break the run
-        return None
-
-
-def _stop_coverage() -> bool:
-    """Stop measuring and save the data; whether there was a measurement to save."""
-    global _worker_coverage
-    if _worker_coverage is None:
-        return False
-    import warnings
-
-    with warnings.catch_warnings():
-        # coverage.py's own warnings ("No data was collected" in the xdist controller, which runs no test)
-        # must not become errors under the project's `filterwarnings = error`: mcptest judges the data itself
-        warnings.simplefilter("ignore")
-        _worker_coverage.stop()
-        _worker_coverage.save()
-    _worker_coverage = None
-    return True
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -444,7 +329,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, None, None]:
     try:
         yield
     finally:
-        saved = _stop_coverage()
+        saved = measure.stop()
     collector = session.config.pluginmanager.get_plugin("mcptest-collector")  # None in xdist workers
     if saved and collector is not None:
         # the data file is final: mcptest can read it while pytest prints its summary and the process ends
@@ -455,4 +340,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     stream = getattr(config, "_mcptest_stream", None)
     if stream is not None:
         stream.close()
-    _stop_coverage()  # when the test loop never ran (usage or collection errors)
+    measure.stop()  # when the test loop never ran (usage or collection errors)
