@@ -81,6 +81,16 @@ def coverage_verdicts(
         scope_files = {p for m in report.modules if m.name in only_modules for p in m.files}
     if evaluate_overall and not only_modules and not config.coverage.overall.empty:
         verdicts += _check("threshold", "overall", report.overall, config.coverage.overall, "overall")
+    verdicts += _file_verdicts(config, report, scope_files)
+    verdicts += _module_verdicts(config, report, only_modules)
+    if config.coverage.max_drop is not None and report.baseline_id is not None:
+        verdicts += _drops(config, report, scope_files, evaluate_overall and not only_modules)
+    return verdicts
+
+
+def _file_verdicts(config: Config, report: CoverageReport, scope_files: set[str] | None) -> list[Verdict]:
+    """The per-file gates; a pattern that matches no measured file is a config error."""
+    verdicts: list[Verdict] = []
     for rule in config.coverage.files:
         matched = [f for f in report.files if glob_match(rule.pattern, f.path)]
         if not matched:
@@ -101,6 +111,12 @@ def coverage_verdicts(
             if scope_files is not None and f.path not in scope_files:
                 continue
             verdicts += _check("threshold", f"file:{f.path}", f.totals, rule.threshold, f.path)
+    return verdicts
+
+
+def _module_verdicts(config: Config, report: CoverageReport, only_modules: Sequence[str]) -> list[Verdict]:
+    """The per-module gates; a module whose files match no measured file is a config error."""
+    verdicts: list[Verdict] = []
     for module in report.modules:
         if only_modules and module.name not in only_modules:
             continue
@@ -122,8 +138,6 @@ def coverage_verdicts(
         verdicts += _check(
             "threshold", f"module:{module.name}", module.totals, mconf.threshold, f"module {module.name}"
         )
-    if config.coverage.max_drop is not None and report.baseline_id is not None:
-        verdicts += _drops(config, report, scope_files, evaluate_overall and not only_modules)
     return verdicts
 
 
