@@ -226,8 +226,8 @@ def describe_death(code: int) -> str:
 
 
 def usage_error(log: Path) -> str:
-    """The line in which pytest said what was wrong with its arguments."""
-    return pytest_output.usage_error_line(_tail(log, 20))
+    """The line in which pytest said what was wrong with its arguments (in the last 20 lines of its log)."""
+    return pytest_output.usage_error_line("\n".join(_read(log).strip().splitlines()[-20:]))
 
 
 def internal_error(run: SuiteRun) -> str:
@@ -240,10 +240,6 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    return "\n".join(_read(path).strip().splitlines()[-lines:])
 
 
 def _startup_failure(run: SuiteRun, suite: SuiteConfig, options: RunOptions) -> None:
