@@ -342,9 +342,10 @@ def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
     """One SuiteRun from several runs of the same suite (``--repeat``): a test whose attempts did not
     all end the same way is ``flaky``, with every attempt (and its failure text) kept."""
     first = runs[0]
+    durations = [r.result.duration for r in runs]  # before the first run's result becomes the merged one
     result = first.result
     result.tests, result.counts = _merged_tests(runs)
-    result.duration = sum(r.result.duration for r in runs)
+    result.duration = sum(durations)
     result.problems = [p for r in runs for p in r.result.problems]
     result.pytest_exit = next((r.result.pytest_exit for r in runs if r.result.pytest_exit), 0)
     result.stopped = next((r.result.stopped for r in runs if r.result.stopped), None)
@@ -363,7 +364,7 @@ def merge_attempts(runs: Sequence[SuiteRun], data_file: Path) -> SuiteRun:
         finished=all(r.finished for r in runs),
         collect_errors=[e for r in runs for e in r.collect_errors],
         killed_for_budget=any(r.killed_for_budget for r in runs),
-        attempt_durations=[r.result.duration for r in runs],
+        attempt_durations=durations,
         narrowed=first.narrowed,
         interrupted=next((r.interrupted for r in runs if r.interrupted), None),
         usage_error=next((r.usage_error for r in runs if r.usage_error), None),

@@ -107,3 +107,21 @@ def test_suite_verdicts_cut_long_name_lists_between_names_with_a_count() -> None
         shown = head.split(": ")[-1].split(", ")
         assert shown and all(name in listed for name in shown), message  # no name cut in the middle
         assert more == f"{len(listed) - len(shown)} more"
+
+
+def test_repeat_budget_holds_for_the_longest_run_not_the_sum(tmp_path: Path) -> None:
+    from mcptest.collect import SuiteRun, merge_attempts
+    from mcptest.model import SuiteResult, TestCase
+    from mcptest.suite_gate import suite_verdicts
+
+    def attempt(duration: float) -> SuiteRun:
+        result = SuiteResult(name="unit", test_type="unit", paths=["tests"], status="passing", duration=duration,
+                             budget=30.0, tests=[TestCase("t.py::a", "a", "t.py", 1, "unit", "passed", duration=1.0)])
+        return SuiteRun(result=result, data_file=tmp_path / f"d{duration}", log_file=tmp_path / "log", finished=True)
+
+    merged = merge_attempts([attempt(19.2), attempt(18.6)], tmp_path / "merged")
+    assert merged.attempt_durations == [19.2, 18.6]
+    assert merged.result.duration == 37.8
+    budget = [v for v in suite_verdicts(merged) if v.kind == "budget"]
+    assert [v.passed for v in budget] == [True] and budget[0].actual == 19.2
+    assert "took 19.2s (its longest run) of its 30s budget" in budget[0].message
