@@ -73,6 +73,8 @@ def handle_event(run: SuiteRun, suite: str, line: str, on_event: EventHandler) -
     try:
         event = json.loads(line)
     except json.JSONDecodeError:
+        event = None
+    if not isinstance(event, dict):
         run.result.problems.append(f"unreadable event from the test process: {line[:80]!r}")
         return
     kind = event.get("event")

@@ -125,3 +125,16 @@ def test_repeat_budget_holds_for_the_longest_run_not_the_sum(tmp_path: Path) -> 
     budget = [v for v in suite_verdicts(merged) if v.kind == "budget"]
     assert [v.passed for v in budget] == [True] and budget[0].actual == 19.2
     assert "took 19.2s (its longest run) of its 30s budget" in budget[0].message
+
+
+def test_an_event_line_that_is_json_but_not_an_object_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    from mcptest.collect import SuiteRun, handle_event
+    from mcptest.model import SuiteResult
+
+    run = SuiteRun(result=SuiteResult(name="unit", test_type="unit", paths=["tests"], status="passing"),
+                   data_file=tmp_path / "d", log_file=tmp_path / "log")
+    for line in ("[1]", '"finish"', "3", "{not json"):
+        handle_event(run, "unit", line, lambda kind, data: None)
+    assert run.result.problems == [f"unreadable event from the test process: {line!r}"
+                                   for line in ("[1]", '"finish"', "3", "{not json")]
+    assert not run.finished
