@@ -14,7 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from mcptest import __version__, cli_run, exitcodes
+from mcptest import __version__, cli_common, cli_run, exitcodes
 from mcptest.errors import McptestError
 from mcptest.textsafe import clean
 
@@ -25,7 +25,7 @@ app = typer.Typer(
     help="Run pytest suites under branch coverage with per-file and per-module gates, bridge preflight "
     "and reports.\n\nExample: mcptest run unit\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -40,6 +40,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _main(
+    config_path: cli_common.ConfigOpt = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
     version: Annotated[
         bool, typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_version_callback)
@@ -47,6 +48,7 @@ def _main(
 ) -> None:
     """Run pytest suites under branch coverage with gates, bridge preflight and reports."""
     _state["debug"] = debug or os.environ.get("MCPTEST_DEBUG") == "1"
+    cli_common.GLOBAL["config"] = config_path
 
 
 # --- run (cli_run.py), first in --help -------------------------------------------------------------

@@ -21,7 +21,9 @@ app = typer.Typer(
 @app.command("save")
 def save(
     force: Annotated[bool, typer.Option("--force", help="Save even a failed, partial or incomplete run.")] = False,
-    run_id: Annotated[str | None, typer.Option("--run", help="Run id to save (default: latest.json).")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", metavar="RUN_ID", help="Run id to save (default: latest.json).")
+    ] = None,
     config_path: ConfigOpt = None,
 ) -> None:
     """Make the latest run (or --run ID) the baseline that deltas are computed against.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from mcptest.cli_common import ConfigOpt, config_path_of
 from mcptest.textsafe import clean
 
 if TYPE_CHECKING:
@@ -33,11 +34,6 @@ NamesArg = Annotated[
     list[str] | None,
     typer.Argument(metavar="NAME", show_default=False,
                    help="Bridges as named under `bridges:` in the config (default: all of them)."),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("-c", "--config", metavar="PATH", show_default=False,
-                 help="Config file (default: mcptest.yaml in the current folder or its parents)."),
 ]
 
 
@@ -79,7 +75,7 @@ def check(
     from mcptest.errors import McptestError, UsageError
 
     try:
-        config = load_config(config_path)
+        config = load_config(config_path_of(config_path))
         if not config.bridges:
             raise UsageError(f"no bridges are configured in {config.path}")
         result = preflight(config, names or None, wait=wait)
@@ -148,7 +144,7 @@ def _managed(config_path: Path | None, names: list[str] | None) -> tuple[Any, li
     from mcptest.config import load_config
     from mcptest.errors import UsageError
 
-    config = load_config(config_path)
+    config = load_config(config_path_of(config_path))
     if not config.bridges:
         raise UsageError(f"no bridges are configured in {config.path}")
     return config, select_bridges(config, names or None), config.report_dir / "sims"

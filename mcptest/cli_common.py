@@ -24,7 +24,9 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Path to mcptest.yaml (default: found in the current folder or a parent).",
+        metavar="PATH",
+        show_default=False,
+        help="Path to mcptest.yaml (default: found in the current folder or a parent; also before the command).",
         dir_okay=False,
     ),
 ]
@@ -38,10 +40,19 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, emoji=False, width=width)
 
 
+#: ``mcptest -c PATH COMMAND``: the config given before the command, used when the command is given none.
+GLOBAL: dict[str, Path | None] = {"config": None}
+
+
+def config_path_of(config_path: Path | None) -> Path | None:
+    """The command's own ``-c``, else the one given before the command, else None (searched for)."""
+    return config_path if config_path is not None else GLOBAL["config"]
+
+
 def load(config_path: Path | None) -> Config:
     from mcptest.config import load_config
 
-    return load_config(config_path)
+    return load_config(config_path_of(config_path))
 
 
 def warn(warnings: list[str]) -> None:

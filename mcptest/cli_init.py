@@ -17,13 +17,14 @@ if TYPE_CHECKING:
 
 def init(
     directory: Annotated[
-        Path, typer.Argument(help="Project folder (default: the current folder).", file_okay=False)
+        Path, typer.Argument(help="Project folder (default: the current folder).", file_okay=False, metavar="DIR")
     ] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mcptest.yaml.")] = False,
     timeout: Annotated[
         str | None,
         typer.Option(
             "--timeout",
+            metavar="DURATION",
             help="Per-test timeout to write (30s, 2m). Default: the project's own pytest timeout, else none.",
         ),
     ] = None,

@@ -15,21 +15,27 @@ if TYPE_CHECKING:
 
 def mutate(
     module: Annotated[
-        list[str] | None, typer.Option("--module", "-m", help="Mutate only this module's files (repeatable).")
+        list[str] | None,
+        typer.Option("--module", "-M", metavar="NAME", help="Mutate only this module's files (repeatable)."),
     ] = None,
     max_mutants: Annotated[
-        int | None, typer.Option("--max", help="Run at most N mutants, sampled evenly by --seed.", min=1)
+        int | None, typer.Option("--max", metavar="N", help="Run at most N mutants, sampled evenly by --seed.", min=1)
     ] = None,
-    suite: Annotated[str, typer.Option("--suite", help="The suite whose tests must kill the mutants.")] = "unit",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the --max sampling.")] = 0,
+    suite: Annotated[
+        str, typer.Option("--suite", metavar="SUITE", help="The suite whose tests must kill the mutants.")
+    ] = "unit",
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the --max sampling.")] = 0,
     workers: Annotated[
-        int | None, typer.Option("--workers", "-n", help="Parallel mutant runs (default: CPUs, at most 4).", min=1)
+        int | None,
+        typer.Option("--workers", "-n", metavar="N", help="Parallel mutant runs (default: CPUs, at most 4).", min=1),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     min_score: Annotated[
         float | None,
         typer.Option(
-            "--min-score", help="Exit 2 when the score (percent) is below this (default: mutation.min_score)."
+            "--min-score",
+            metavar="PERCENT",
+            help="Exit 2 when the score (percent) is below this (default: mutation.min_score).",
         ),
     ] = None,
     config_path: ConfigOpt = None,

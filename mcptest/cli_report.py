@@ -65,16 +65,25 @@ def report(
     json_out: Annotated[bool, typer.Option("--json", help="Write the JSON record.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Write the Markdown summary (for PR comments).")] = False,
     junit: Annotated[bool, typer.Option("--junit", help="Write JUnit XML (xunit2) for Jenkins and GitLab.")] = False,
-    run_id: Annotated[str | None, typer.Option("--run", help="Render this run id (default: latest.json).")] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", metavar="RUN_ID", help="Render this run id (default: latest.json).")
+    ] = None,
     against: Annotated[
         str,
-        typer.Option("--against", help="Deltas against 'baseline', 'previous' (the run before it) or a record FILE."),
+        typer.Option(
+            "--against",
+            metavar="WHAT",
+            help="Deltas against 'baseline', 'previous' (the run before it) or a record FILE.",
+        ),
     ] = "baseline",
     open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Output folder (default: <report dir>/report); '-' prints a single text format."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Output folder (default: <report dir>/report); '-' prints a single text format.",
         ),
     ] = None,
     config_path: ConfigOpt = None,

@@ -31,36 +31,62 @@ SuiteArg = Annotated[
 ]
 ModuleOpt = Annotated[
     list[str] | None,
-    typer.Option("--module", "-m", help="Run only this module's tests and gate only its files (repeatable)."),
+    typer.Option(
+        "--module", "-M", metavar="NAME", help="Run only this module's tests and gate only its files (repeatable)."
+    ),
 ]
-KeywordOpt = Annotated[str | None, typer.Option("-k", help="Only tests matching this pytest -k expression.")]
+KeywordOpt = Annotated[
+    str | None,
+    typer.Option("-k", metavar="EXPR", help="Only tests matching this pytest -k expression (a partial run)."),
+]
+MarkerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-m",
+        metavar="EXPR",
+        help="Only tests matching this pytest -m marker expression (a partial run when it deselects a test).",
+    ),
+]
 ContextsOpt = Annotated[
     bool,
     typer.Option("--contexts", help="Record the lines each test covers (coverage.py dynamic contexts; slower)."),
 ]
 WorkersOpt = Annotated[
     str | None,
-    typer.Option("--workers", "-n", help="Run tests in N parallel processes with pytest-xdist ('auto' = one per CPU)."),
+    typer.Option(
+        "--workers",
+        "-n",
+        metavar="N",
+        help="Run tests in N parallel processes with pytest-xdist ('auto' = one per CPU).",
+    ),
 ]
 NoPreflightOpt = Annotated[
     bool, typer.Option("--no-preflight", help="Skip the bridge preflight (written into the record and the report).")
 ]
 WaitOpt = Annotated[
-    float, typer.Option("--wait", help="Seconds to wait for required bridges to become healthy.", min=0)
+    float,
+    typer.Option("--wait", metavar="SECONDS", help="Seconds to wait for required bridges to become healthy.", min=0),
 ]
 NoStartOpt = Annotated[
     bool, typer.Option("--no-start", help="Do not start missing bridges with their configured 'start' command.")
 ]
 RepeatOpt = Annotated[
     int,
-    typer.Option("--repeat", help="Run the suite N times; a test whose outcome differs between runs is flaky.", min=1),
+    typer.Option(
+        "--repeat",
+        metavar="N",
+        help="Run the suite N times; a test whose outcome differs between runs is flaky.",
+        min=1,
+    ),
 ]
 RandomOrderOpt = Annotated[
     bool, typer.Option("--random-order", help="Shuffle the test order (a different order on each --repeat).")
 ]
 SeedOpt = Annotated[
     int | None,
-    typer.Option("--seed", help="Seed of --random-order, to reproduce an order (default: a random seed, recorded)."),
+    typer.Option(
+        "--seed", metavar="N", help="Seed of --random-order, to reproduce an order (default: a random seed, recorded)."
+    ),
 ]
 ReplayOpt = Annotated[
     str | None,
@@ -77,6 +103,7 @@ WaitLockOpt = Annotated[
     float,
     typer.Option(
         "--wait-lock",
+        metavar="SECONDS",
         help="Seconds to wait for another mcptest run in this report folder to end (default 0: exit 4 at once).",
         min=0,
     ),
@@ -127,6 +154,7 @@ def run(
     suite: SuiteArg,
     module: ModuleOpt = None,
     keyword: KeywordOpt = None,
+    marker: MarkerOpt = None,
     contexts: ContextsOpt = False,
     workers: WorkersOpt = None,
     no_preflight: NoPreflightOpt = False,
@@ -158,7 +186,7 @@ def run(
         suite=suite,
         modules=list(module or []),
         keyword=keyword,
-        pytest_args=list(ctx.args),
+        pytest_args=(["-m", marker] if marker is not None else []) + list(ctx.args),
         contexts=contexts,
         preflight=not no_preflight,
         wait=wait,
@@ -333,8 +361,7 @@ class _Progress:
             if not self.live:
                 c = result.counts
                 self.console.print(
-                    self.markup("mcptest: {}: ", suite)
-                    + f"{c.total} tests in {result.duration:.1f}s "
+                    self.markup("mcptest: {}: ", suite) + f"{c.total} tests in {result.duration:.1f}s "
                     f"({c.passed} passed, {c.failed} failed, {c.error} errors)"
                 )
         elif kind == "preflight":

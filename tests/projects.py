@@ -68,6 +68,14 @@ suites:
 """
 
 
+#: One test marked ``slow`` next to the five unmarked ones (for ``-m``), with the marker registered.
+LOW_MARKED = {
+    "tests/test_slow.py": "import pytest\nfrom pkg.calc import sign\n\n\n@pytest.mark.slow\n"
+    "def test_sign_slow_path():\n    assert sign(10**6) == 1\n",
+    "pytest.ini": "[pytest]\nmarkers =\n    slow: a slow test\n",
+}
+
+
 @dataclass
 class Result:
     code: int
