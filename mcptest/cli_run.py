@@ -296,6 +296,20 @@ def _install_sigterm() -> None:
     lifecycle.install()
 
 
+def _SuiteTime() -> Any:
+    """The time column: elapsed while the suite runs, then the suite's duration as the final tables show it."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class SuiteTime(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            took = task.fields.get("took")
+            seconds = took if took is not None else (task.finished_time or task.elapsed or 0.0)
+            return Text(f"{seconds:.1f}s", style="progress.elapsed")
+
+    return SuiteTime()
+
+
 class _Progress:
     """Live progress on stderr: tests done of total and failures so far, per suite."""
 
@@ -306,7 +320,7 @@ class _Progress:
         self.started = False
 
     def _setup(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         from mcptest.console_report import markup
 
@@ -318,7 +332,7 @@ class _Progress:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]}"),
-            TimeElapsedColumn(),
+            _SuiteTime(),
             console=self.console,
             transient=False,
             disable=not self.live,
@@ -334,7 +348,7 @@ class _Progress:
                 self.started = True
             if suite in self.tasks:
                 self.progress.remove_task(self.tasks[suite])
-            self.tasks[suite] = self.progress.add_task(clean(suite), total=None, failed="")
+            self.tasks[suite] = self.progress.add_task(clean(suite), total=None, failed="", took=None)
             extra = ""
             if data.get("repeat", 1) > 1:
                 extra += f", run {data['attempt'] + 1} of {data['repeat']}"
@@ -358,11 +372,15 @@ class _Progress:
                 self.console.print(self.markup("mcptest: {}: {} {}", suite, test.outcome.upper(), test.nodeid))
         elif kind == "suite-end":
             result = data["result"]
+            # the suite's own time, as the tables show it, replaces the elapsed time of the live line
+            self.progress.update(self.tasks[suite], took=result.duration)
             if not self.live:
+                from mcptest.console_report import counts_text
+
                 c = result.counts
                 self.console.print(
-                    self.markup("mcptest: {}: ", suite) + f"{c.total} tests in {result.duration:.1f}s "
-                    f"({c.passed} passed, {c.failed} failed, {c.error} errors)"
+                    self.markup("mcptest: {}: ", suite)
+                    + f"{c.total} tests in {result.duration:.1f}s ({counts_text(c)})"
                 )
         elif kind == "preflight":
             for problem in data.get("problems", []):

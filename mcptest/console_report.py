@@ -18,7 +18,7 @@ from mcptest.console_failures import print_failures
 from mcptest.console_table import Column, fit_table
 from mcptest.console_text import markup, plain
 from mcptest.gate import pct
-from mcptest.model import BridgeProbe, FileCoverage, RunRecord, Totals, Verdict
+from mcptest.model import BridgeProbe, Counts, FileCoverage, RunRecord, Totals, Verdict
 from mcptest.textsafe import clean
 
 #: Above this many files, the file table shows only files with a verdict that failed or a delta.
@@ -238,9 +238,8 @@ def slowest_table(record: RunRecord, count: int, *, width: int = 120) -> Table |
     return fit_table(f"Slowest {len(tests)} tests", columns, rows, width)
 
 
-def headline(record: RunRecord) -> Text:
-    """The last line: tests by outcome, line and branch totals, gates met and missed, the exit code."""
-    c = record.counts
+def counts_text(c: Counts) -> str:
+    """Tests by outcome, every outcome that occurred ("2 failed, 1 flaky, 40 passed, 3 skipped, 1 xfailed")."""
     parts = [
         f"{n} {label}"
         for n, label in (
@@ -253,8 +252,13 @@ def headline(record: RunRecord) -> Text:
             (c.xpassed, "xpassed"),
         )
         if n
-    ] or ["no tests ran"]
-    fields = [", ".join(parts)]
+    ]
+    return ", ".join(parts) or "no tests ran"
+
+
+def headline(record: RunRecord) -> Text:
+    """The last line: tests by outcome, line and branch totals, gates met and missed, the exit code."""
+    fields = [counts_text(record.counts)]
     cov = record.coverage
     if cov is not None:
         o = cov.overall

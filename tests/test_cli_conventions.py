@@ -66,3 +66,16 @@ def test_bash_completion_completes_commands_and_options() -> None:
     env.update(COMP_WORDS="mcptest run --rep", COMP_CWORD="2")
     options = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
     assert options.stdout.split() == ["--repeat", "--replay"]
+
+
+def test_progress_line_counts_every_outcome_and_agrees_with_the_table_on_time(tmp_path: Path) -> None:
+    extra = {"tests/test_more.py": "import pytest\n\n\n@pytest.mark.skip(reason='later')\ndef test_skipped():\n"
+             "    assert 1 == 2\n\n\n@pytest.mark.xfail(strict=True)\ndef test_known_bug():\n    assert 1 == 2\n"}
+    make_project(tmp_path, files=extra)
+    result = mcptest(tmp_path, "run", "unit")
+    line = next(x for x in result.stderr.splitlines() if x.startswith("mcptest: unit: 7 tests in "))
+    assert line.endswith("(5 passed, 1 skipped, 1 xfailed)"), line
+    took = re.search(r"tests in (\d+\.\d)s", line)
+    assert took is not None
+    suite_row = next(x for x in result.stdout.splitlines() if x.lstrip("│ ").startswith("unit "))
+    assert f"{took.group(1)}s" in suite_row, (line, suite_row)
