@@ -352,7 +352,7 @@ def test_unknown_file_types_and_lines_with_control_characters_are_shown_plain(tm
 def test_file_page_has_the_state_toggles_and_links_to_its_neighbours(pages: dict[str, str]) -> None:
     page = pages[file_page(FAILING_FILE)]
     text, _ = text_of(page)
-    assert "run (7)" in text and "missing (2)" in text and "partial (2 branches missing)" in text
+    assert "run (7)" in text and "missing (2)" in text and "partial (2 lines, 2 branches missed)" in text
     assert "excluded (0)" in text
     for state in ("run", "mis", "par", "exc"):
         assert f'data-state="{state}" aria-pressed="true"' in page
@@ -513,3 +513,28 @@ def test_trend_of_a_selection_without_earlier_runs_names_the_others() -> None:
     text = re.sub(r"\s+([,)])", r"\1", text_of(render_pages(make_record(), history=history)["trend.html"])[0])
     assert "No earlier runs of run unit were given to the report" in text
     assert "(2 × run all not compared)" in text
+
+
+def test_files_table_brpart_counts_partial_lines_and_missed_branches_have_their_own_column(
+        pages: dict[str, str]) -> None:
+    page = pages["files.html"]
+    head = re.search(r"<thead>(.*?)</thead>", page, re.S)
+    assert head is not None
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", head.group(1))
+    assert headers[3:6] == ["Branches", "BrPart", "Branches missed"]
+    row = re.search(rf'<a href="[^"]+">{re.escape(FAILING_FILE)}</a></td>(.*?)</tr>', page, re.S)
+    sync = re.search(r'<a href="[^"]+">whatsapp_mcp/sync.py</a></td>(.*?)</tr>', page, re.S)
+    assert row is not None and sync is not None
+    cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
+    assert cells[:4] == ["9", "2", "6", "2"]  # statements, missing, branches, BrPart (lines 6 and 9)
+    assert re.findall(r'<td class="num">(\d+)</td>', sync.group(1))[:5] == ["180", "30", "52", "0", "12"]
+
+
+def test_a_line_that_never_ran_does_not_also_list_branches_not_taken(tmp_path: Path) -> None:
+    from mcptest.report.source import source_view
+
+    (tmp_path / "m.py").write_text("def f(x):\n    if x:\n        return 1\n    return 2\n")
+    cov = FileCoverage("m.py", Totals.of(4, 1, 2, 0), executed_lines=[1], missing_lines=[2, 3, 4],
+                       missing_branches=["2->3", "2->4"])
+    view = source_view(cov, tmp_path)
+    assert view.lines[1].state == "mis" and view.lines[1].branches == []

@@ -119,7 +119,8 @@ def source_view(f: FileCoverage, root: Path | None) -> SourceView:
         else:
             state = ""
         tokens = highlighted[n - 1] if highlighted else None
-        lines.append(SourceLine(n, line, state, branches.get(n, []), tokens))
+        # a line that never ran is missing; its branches are not also listed as "not taken"
+        lines.append(SourceLine(n, line, state, branches.get(n, []) if state != "mis" else [], tokens))
     return SourceView(lines, None, regions(f, text) if f.path.endswith((".py", ".pyw")) else [])
 
 
