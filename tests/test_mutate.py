@@ -259,7 +259,7 @@ def test_cold_run_sees_mutants_in_copy_and_samples_by_seed(tmp_path: Path, priva
 
 def test_dying_warm_server_falls_back_to_fresh_processes(tmp_path: Path, private_tmp: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import mcptest.mutate as mutate
+    import mcptest.mutate.server as mutate
 
     # the server says it is ready, then ends when it is handed its first job
     monkeypatch.setattr(mutate, "_SERVER", mutate._SERVER.replace("    job = json.loads(line)", "    sys.exit(3)"))

@@ -1,0 +1,26 @@
+"""The audit's rules, one module each, in report order (ids are what ``# mcptest: ignore[...]`` takes)."""
+
+from __future__ import annotations
+
+from mcptest.audit.rule import Rule
+from mcptest.audit.rules import always_true, empty_test, files, naming, no_assert, placeholder, skipped, sleep
+
+#: Every rule, in report order.
+ALL: tuple[Rule, ...] = (
+    no_assert.RULE,
+    always_true.RULE,
+    empty_test.RULE,
+    placeholder.RULE,
+    files.NOT_WIRED,
+    sleep.RULE,
+    skipped.RULE,
+    naming.RULE,
+    files.SYNTAX_ERROR,
+    files.UNREADABLE,
+)
+#: Every rule id and what it catches, in report order.
+RULES: dict[str, str] = {rule.id: rule.title for rule in ALL}
+RULE_ORDER = {rule.id: i for i, rule in enumerate(ALL)}
+BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL}
+
+__all__ = ["ALL", "BY_ID", "RULES", "RULE_ORDER", "Rule"]

@@ -1,0 +1,97 @@
+"""The temporary copy of the project that mutants are written into, and its test processes' environment."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import signal
+import subprocess
+import time
+import tokenize
+from collections.abc import Callable
+from pathlib import Path
+
+from mcptest.config_model import Config
+from mcptest.errors import McptestError
+
+#: Folders never copied: version control, report folders, caches and build output of tools.
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache",
+                       ".hypothesis", ".tox", ".nox", "node_modules", ".eggs", "htmlcov"})
+
+
+def _ignore(report_dir: str) -> Callable[[str, list[str]], set[str]]:
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        out = set()
+        for name in names:
+            path = os.path.join(folder, name)
+            if (name in _SKIP_DIRS or name.endswith(".egg-info") or name.startswith(".coverage")
+                    or os.path.realpath(path) == report_dir):
+                out.add(name)
+            elif os.path.isdir(path) and os.path.exists(os.path.join(path, "pyvenv.cfg")):
+                out.add(name)  # a virtualenv
+        return out
+
+    return ignore
+
+
+def copy_project(config: Config, dest: Path) -> Path:
+    """Copy the project (without VCS folders, venvs, caches and reports) to ``dest``; return it."""
+    shutil.copytree(config.root, dest, symlinks=True, ignore=_ignore(os.path.realpath(config.report_dir)))
+    return dest
+
+
+def write_source(root: Path, rel: str, data: bytes) -> None:
+    """Write a file of the copy, never through a symlink that could lead back to the user's tree.
+
+    Every write gets a modification time (whole seconds) that no earlier version of the file had:
+    Python trusts a cached .pyc whose recorded mtime and size match, so a mutant of the same size
+    written within the same second could otherwise run the previous version's bytecode.
+    """
+    path = root / rel
+    if path.is_symlink():
+        path.unlink()
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise McptestError(f"refusing to write {real}: it is outside the temporary copy {root}")
+    before = int(path.stat().st_mtime) if path.exists() else int(time.time())
+    path.write_bytes(data)
+    stamp = before - 1  # each write is older than the one before: never a time seen earlier
+    os.utime(path, (stamp, stamp))
+
+
+def env(root: Path) -> dict[str, str]:
+    """The environment of a test process in the copy ``root``: the copy first on the import path.
+
+    Bytecode is cached, but only under the temporary folder (``PYTHONPYCACHEPREFIX``): the test files
+    and unchanged modules then compile once, not once per mutant, and nothing is written elsewhere.
+    """
+    out = dict(os.environ)
+    # the settings of an outer mcptest, pytest-xdist or pytest-cov run must not leak into the copy's runs
+    for key in [k for k in out if k.startswith(("MCPTEST_", "PYTEST_XDIST", "COV_CORE_"))]:
+        out.pop(key, None)
+    for key in ("COVERAGE_PROCESS_START", "PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"):
+        out.pop(key, None)
+    out["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
+    out["PYTHONPYCACHEPREFIX"] = str(root.parent / "pycache")
+    return out
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group of ``proc`` and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+def encode(text: str, like: bytes) -> bytes:
+    """``text`` in the encoding that the file ``like`` declares (PEP 263), UTF-8 by default."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(like).readline)
+    return text.encode(encoding)
+
+
+def decode(data: bytes) -> str:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
