@@ -19,10 +19,12 @@ def audit(
 ) -> None:
     """Read the suites' source and list tests that cannot fail or are not run.
 
-    Rules: tests with no assertion, assertions that cannot fail, empty tests, placeholder fixtures,
-    test files no suite collects, sleeps in unit suites, unconditional skips, names that break the
-    test_<feature>_<scenario>_<expected> convention. Silence a rule on a line with a comment
-    '# mcptest: ignore[RULE]'.
+    Rules: tests with no assertion, assertions that cannot fail, assertions only on mocks the code
+    never sees, values computed and never checked, empty tests, placeholder and unused fixtures, test
+    files no suite collects, integration/e2e tests that fake HTTP, sleeps in unit suites (by the
+    suite's type), unconditional skips, names that break the test_<feature>_<scenario>_<expected>
+    convention. Each rule with findings is listed with its count, why it matters and how to fix it.
+    Silence a rule on a line with a comment '# mcptest: ignore[RULE]'.
 
     Example: mcptest audit --gate
     """
@@ -42,6 +44,7 @@ def audit(
 
 def _print_result(result: Any) -> None:
     """Each finding as ``file:line: RULE reason``, then the counts by rule."""
+    from mcptest import audit as audit_rules
     from mcptest.console_report import markup
 
     out = console()
@@ -50,6 +53,10 @@ def _print_result(result: Any) -> None:
             markup("{}:{}: [bold]{}[/bold] {}", finding.file, finding.line, finding.rule, finding.reason),
             soft_wrap=True,
         )
+    for rule in audit_rules.ALL:  # per rule: how many, why it matters, how to fix
+        if result.counts[rule.id]:
+            out.print(markup("  {} {}: {}; fix: {}", rule.id, result.counts[rule.id], rule.why, rule.hint),
+                      soft_wrap=True)
     counts = ", ".join(f"{rule} {n}" for rule, n in result.counts.items() if n)
     out.print(
         f"{len(result.findings)} finding(s) in {result.files_scanned} file(s)"

@@ -221,10 +221,12 @@ def audit_verdict(config: Config, record: RunRecord, result: Any = None) -> Verd
     record.audit = [
         AuditFinding(rule=f.rule, file=f.file, line=f.line, reason=f.reason, test=f.test) for f in result.findings
     ]
+    record.audit_counts = result.counts
     listed = "; ".join(f"{f.file}:{f.line} {f.rule}" for f in result.findings[:5])
     more = f" and {len(result.findings) - 5} more" if len(result.findings) > 5 else ""
+    per_rule = ", ".join(f"{rule} {n}" for rule, n in result.counts.items() if n)
     message = (
-        f"audit: {len(result.findings)} finding(s) in the suites' tests: {listed}{more}"
+        f"audit: {len(result.findings)} finding(s) in the suites' tests: {listed}{more} (per rule: {per_rule})"
         if result.findings
         else f"audit: no finding in {result.files_scanned} test file(s)"
     )

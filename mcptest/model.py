@@ -334,6 +334,8 @@ class RunRecord:
     audit: list[AuditFinding] | None = None
     #: Causes of order-dependent failures found by ``mcptest flaky --bisect`` (or ``run --bisect``) on this run.
     bisections: list[Bisection] = field(default_factory=list, metadata=ADDED_LATER)
+    #: Findings per audit rule (every rule, in report order) when the run audited its suites (``audit.gate``).
+    audit_counts: dict[str, int] | None = field(default=None, metadata=ADDED_LATER)
 
     kind: str = "mcptest-run"
 

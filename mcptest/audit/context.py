@@ -45,6 +45,15 @@ class Func:
         return self.classes[-1] if self.classes else None
 
 
+@dataclass
+class Project:
+    """What the rules that look across files see: every fixture, and every string constant of the files."""
+
+    out: Out
+    fixtures: list[Fixture] = field(default_factory=list)
+    strings: set[str] = field(default_factory=set)  # fixture names may be asked for by string (usefixtures)
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the audit of one file depends on beyond the file: the naming rule and the suites collecting it."""
@@ -71,6 +80,7 @@ class Module:
         self.class_fixtures: dict[str, dict[str, Fixture]] = {}
         self.test_classes: list[tuple[ast.ClassDef, str]] = []
         self.classes: dict[str, ast.ClassDef] = {}
+        self.closure: dict[str, list[Fixture]] = {}  # test node id -> the fixtures it gets (use_fixtures)
         self._collect(src.tree.body, ())
 
     def all_fixtures(self) -> list[Fixture]:
@@ -188,26 +198,31 @@ class Module:
     # fixtures requested by tests
 
     def requested(self, test: Func) -> set[str]:
-        """The fixture names a test asks for: its parameters (less direct parametrize ones) and usefixtures."""
+        """The fixture names a test asks for: its parameters (less those parametrize gives directly) and
+        ``usefixtures`` marks on it, its classes or in their ``pytestmark``."""
         fn = test.node
         names = set(params(fn, method=test.cls is not None))
         direct: set[str] = set()
-        for deco in [*fn.decorator_list, *(d for c in test.classes for d in c.decorator_list)]:
+        marks = [*fn.decorator_list, *(d for c in test.classes for d in c.decorator_list)]
+        for body in (self.src.tree.body, *(c.body for c in test.classes)):
+            marks += _pytestmark(body)
+        for deco in marks:
             if not isinstance(deco, ast.Call) or not deco.args:
                 continue
             qual = self.decorator_qual(deco)
             if qual == "pytest.mark.usefixtures":
                 names.update(_strings(deco.args))
             elif qual == "pytest.mark.parametrize":
-                direct.update(_argnames(deco.args[0]))
+                direct.update(_direct_argnames(deco))
         return names - direct
 
     def use_fixtures(self, conftests: list[dict[str, Fixture]]) -> None:
-        """Record on every fixture which tests request it, directly or through other fixtures."""
+        """Record on every fixture which tests request it, directly, through other fixtures or by autouse;
+        and for every test the fixtures it gets (``closure``)."""
         for test in self.tests:
-            self._use_fixtures(test, conftests)
+            self.closure[test.nodeid] = self._use_fixtures(test, conftests)
 
-    def _use_fixtures(self, test: Func, conftests: list[dict[str, Fixture]]) -> None:
+    def _use_fixtures(self, test: Func, conftests: list[dict[str, Fixture]]) -> list[Fixture]:
         scopes: list[dict[str, Fixture]] = []
         for depth in range(len(test.classes), 0, -1):
             prefix = "::".join([self.src.rel, *(c.name for c in test.classes[:depth])])
@@ -215,21 +230,43 @@ class Module:
                 scopes.append(self.class_fixtures[prefix])
         scopes.append(self.fixtures)
         scopes.extend(conftests)
-        todo = [(name, 0) for name in sorted(self.requested(test))]
-        seen: set[int] = set()
+        wanted = self.requested(test) | {f.name for scope in scopes for f in scope.values() if f.autouse}
+        todo = [(name, 0) for name in sorted(wanted)]
+        got: dict[int, Fixture] = {}
         while todo:
             name, start = todo.pop()
             found = next(((scopes[i][name], i) for i in range(start, len(scopes)) if name in scopes[i]), None)
-            if found is None or id(found[0]) in seen:
+            if found is None or id(found[0]) in got:
                 continue
             fixture, index = found
-            seen.add(id(fixture))
+            got[id(fixture)] = fixture
             fixture.users.append(test.nodeid)
             todo.extend((p, index + 1 if p == fixture.name else 0) for p in fixture.params)
+        return list(got.values())
 
 
 def _strings(nodes: Iterable[ast.expr]) -> list[str]:
     return [n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def _pytestmark(body: list[ast.stmt]) -> list[ast.expr]:
+    """The marks of a ``pytestmark = ...`` assignment in ``body`` (a module's or a class's)."""
+    marks: list[ast.expr] = []
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in stmt.targets):
+            marks += stmt.value.elts if isinstance(stmt.value, ast.List | ast.Tuple) else [stmt.value]
+    return marks
+
+
+def _direct_argnames(deco: ast.Call) -> set[str]:
+    """The argnames of a parametrize mark that are given to the test directly (not ``indirect``)."""
+    argnames = _argnames(deco.args[0])
+    indirect = next((kw.value for kw in deco.keywords if kw.arg == "indirect"), None)
+    if indirect is None or (isinstance(indirect, ast.Constant) and not indirect.value):
+        return argnames
+    if isinstance(indirect, ast.List | ast.Tuple):
+        return argnames - set(_strings(indirect.elts))
+    return set()  # indirect=True, or an expression: they may all go to fixtures
 
 
 def _argnames(first: ast.expr) -> set[str]:

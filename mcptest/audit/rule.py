@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mcptest.audit.context import Fixture, Module
-    from mcptest.audit.result import Out
+    from mcptest.audit.context import Module, Project
 
 
 @dataclass(frozen=True)
 class Rule:
-    """``check`` runs on every parsed test file; ``finish`` once, on every fixture found, after all files.
+    """``check`` runs on every parsed test file; ``finish`` once, after all files (on every fixture found).
 
     Rules without either are found elsewhere (a file that no suite collects, one that does not parse).
     """
@@ -23,4 +22,4 @@ class Rule:
     why: str  # why it matters, one line
     hint: str  # how to fix it, one line
     check: Callable[[Module], None] | None = None
-    finish: Callable[[Sequence[Fixture], Out], None] | None = None
+    finish: Callable[[Project], None] | None = None

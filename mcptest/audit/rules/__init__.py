@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from mcptest.audit.rule import Rule
-from mcptest.audit.rules import always_true, empty_test, files, naming, no_assert, placeholder, skipped, sleep
+from mcptest.audit.rules import (
+    always_true,
+    empty_body,
+    files,
+    http_patch,
+    naming,
+    no_assert,
+    placeholder,
+    self_mock,
+    skipped,
+    sleep,
+    unchecked_value,
+    unused_fixture,
+)
 
 #: Every rule, in report order.
 ALL: tuple[Rule, ...] = (
     no_assert.RULE,
     always_true.RULE,
-    empty_test.RULE,
+    self_mock.RULE,
+    unchecked_value.RULE,
+    empty_body.RULE,
     placeholder.RULE,
+    unused_fixture.RULE,
     files.NOT_WIRED,
+    http_patch.RULE,
     sleep.RULE,
     skipped.RULE,
     naming.RULE,

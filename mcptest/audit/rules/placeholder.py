@@ -1,23 +1,19 @@
 """``placeholder``: a fixture or helper whose body is a placeholder, used by a test.
 
 Placeholders: ``pass``, ``...``, ``return None``, a bare ``yield``, ``raise NotImplementedError``. A
-fixture is used when a test requests it by parameter name (fixtures from the module, its ``Test`` class
-or a ``conftest.py`` above it, followed through fixtures that request fixtures); a helper when a test
-calls it directly (module functions and ``self.`` methods).
+fixture is used when a test requests it by parameter name or a ``usefixtures`` mark (fixtures from the
+module, its ``Test`` class or a ``conftest.py`` above it, followed through fixtures that request
+fixtures), or when it is ``autouse`` and a test is in its scope; a helper when a test calls it directly
+(module functions and ``self.`` methods).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from mcptest.audit.astutil import placeholder, who
-from mcptest.audit.context import Fixture, Module
+from mcptest.audit.context import Module, Project
 from mcptest.audit.rule import Rule
-
-if TYPE_CHECKING:
-    from mcptest.audit.result import Out
 
 
 def check(module: Module) -> None:
@@ -38,14 +34,14 @@ def check(module: Module) -> None:
         module.add(RULE.id, helper.node.lineno, None, reason, module.src.def_lines(helper.node))
 
 
-def finish(fixtures: Sequence[Fixture], out: Out) -> None:
+def finish(project: Project) -> None:
     """Fixtures that tests use."""
-    for fixture in fixtures:
+    for fixture in project.fixtures:
         if fixture.placeholder is None or not fixture.users:
             continue
         reason = f"fixture '{fixture.name}' is a placeholder ({fixture.placeholder}) but {who(fixture.users)} it"
         src = fixture.src
-        out.add(src, RULE.id, src.rel, fixture.node.lineno, None, reason, src.def_lines(fixture.node))
+        project.out.add(src, RULE.id, src.rel, fixture.node.lineno, None, reason, src.def_lines(fixture.node))
 
 
 RULE = Rule(
