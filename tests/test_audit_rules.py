@@ -220,6 +220,19 @@ UNCHECKED = """\
             calls = 0
 
         assert app.use(Fake, first)
+
+
+    def test_deliberate_unused_quiet():
+        stream = app.stream()
+        typed: app.Stream[int] = stream
+        with app.raises(ZeroDivisionError):
+            a = 1 / 0  # noqa: F841
+
+        def callback(x):
+            seen = x
+            return None
+
+        assert app.use(callback)
 """
 
 
@@ -303,6 +316,11 @@ PATCHED = """\
     def test_ping_other_patches_quiet(monkeypatch):
         monkeypatch.setattr(app, "TIMEOUT", 0.1)
         with mock.patch("app.retry.sleep"), mock.patch("myrequests.get"):
+            assert app.ping() == "ok"
+
+
+    def test_requests_own_helpers_patched_quiet():
+        with mock.patch("requests.utils.proxy_bypass", return_value=True):
             assert app.ping() == "ok"
 """
 
