@@ -30,6 +30,9 @@ def mutate(
         typer.Option("--workers", "-n", metavar="N", help="Parallel mutant runs (default: CPUs, at most 4).", min=1),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    logging: Annotated[
+        bool, typer.Option("--logging", help="Also mutate logging calls (skipped by default); scored apart.")
+    ] = False,
     min_score: Annotated[
         float | None,
         typer.Option(
@@ -44,7 +47,10 @@ def mutate(
 
     Mutations (comparison flips, negated conditions, changed constants, removed calls, swapped return
     values) are applied in a temporary copy of the project, never in your files. A mutant that no
-    test fails 'survived' and is shown as a diff.
+    test fails 'survived' and is shown as a diff. Changes inside logging calls (log.info(...) removed,
+    its arguments changed) are skipped unless --logging, and then scored apart. Rerun plugins
+    (pytest-rerunfailures, flaky, ...) are switched off in mutant runs; the suite's per-test timeout
+    applies and a mutant's run never exceeds the suite's budget.
 
     Example: mcptest mutate --module routing
     """
@@ -61,6 +67,7 @@ def mutate(
         max_mutants=max_mutants,
         seed=seed,
         workers=workers,
+        logging=logging,
         on_event=None if as_json else progress,
     )
     required = min_score if min_score is not None else config.mutation_min_score
@@ -103,6 +110,12 @@ def _print_result(result: MutationResult) -> None:
         out.print(plain(mutant.diff.rstrip(), multiline=True), soft_wrap=True, highlight=False)
     for warning in result.warnings:
         out.print(markup("[yellow]warning: {}[/yellow]", warning), soft_wrap=True)
+    if result.logging:
+        pct = result.logging_score_percent
+        out.print(f"Logging calls, scored apart: {'n/a' if pct is None else f'{pct:.1f}%'} "
+                  f"({len(result.logging_survivors)} survived)")
+    elif result.logging_skipped:
+        out.print(f"{result.logging_skipped} mutant(s) of logging calls skipped (--logging runs them)")
     score = "n/a" if result.score_percent is None else f"{result.score_percent:.1f}%"
     out.print(
         f"Mutation score {score}: {result.killed} killed, {result.survived} survived, "

@@ -14,6 +14,7 @@ from pathlib import Path
 from mcptest.config_model import Config
 from mcptest.errors import NoDataError, UsageError
 from mcptest.globs import glob_match
+from mcptest.mutate import reruns
 from mcptest.mutate.baseline import Baseline, EventHandler, run_baseline
 from mcptest.mutate.generate import generate_mutants, sample
 from mcptest.mutate.model import Mutant, MutationResult
@@ -38,8 +39,26 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def _capped(config: Config, baseline: Baseline, mutant: Mutant, seconds: float) -> float:
+    """A mutant's time, at most the budgets of the suites whose tests it runs (when each has one)."""
+    budgets = [config.suites[name].budget for name in {baseline.suite_of[t] for t in mutant.tests}]
+    if budgets and all(b is not None for b in budgets):
+        return min(seconds, sum(b for b in budgets if b is not None))
+    return seconds
+
+
+def _no_reruns(tmp: Path, result: MutationResult) -> list[str]:
+    """The pytest arguments that switch the installed rerun plugins off in mutant runs (see reruns.py)."""
+    plugins = reruns.installed()
+    if plugins:
+        reruns.write_stand_in(tmp / "plugins", plugins)
+        result.reruns_disabled = sorted(plugins)
+    return reruns.pytest_args(plugins)
+
+
 def _mutants(result: MutationResult, root: Path, baseline: Baseline) -> list[Mutant]:
-    """The mutants of every selected file's covered lines, numbered, each with the tests to run."""
+    """The mutants of every selected file's covered lines, numbered, each with the tests to run; those
+    inside logging calls only when ``result.logging`` asks for them."""
     everything = list(baseline.tests)
     all_mutants: list[Mutant] = []
     for rel in result.files:
@@ -60,6 +79,9 @@ def _mutants(result: MutationResult, root: Path, baseline: Baseline) -> list[Mut
             if not mutant.tests:
                 mutant.status = "no-tests"
         all_mutants += found
+    if not result.logging:
+        result.logging_skipped = sum(1 for m in all_mutants if m.logging)
+        all_mutants = [m for m in all_mutants if not m.logging]
     for number, mutant in enumerate(all_mutants, 1):
         mutant.id = f"m{number}"
     return all_mutants
@@ -92,8 +114,12 @@ def _open_slots(slots: list[Slot], first: Path, tmp: Path, count: int, preload: 
 def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str] = (),
                   max_mutants: int | None = None, seed: int = 0, workers: int | None = None,
                   timeout_factor: float = _TIMEOUT_FACTOR, timeout_base: float = _TIMEOUT_BASE,
-                  warm: bool = True, on_event: EventHandler | None = None) -> MutationResult:
+                  warm: bool = True, logging: bool = False, on_event: EventHandler | None = None) -> MutationResult:
     """Mutate the covered lines of the selected modules and run each mutant against its covering tests.
+
+    Changes inside logging calls (``log.info(...)`` removed, its arguments changed) are skipped, or with
+    ``logging`` run and scored apart. Rerun plugins are switched off in mutant runs; each mutant's time
+    is at most its suites' budgets, and each test gets the suite's timeout.
 
     Works on a temporary copy of the project; the project itself is only read. Raises UsageError for an
     unknown suite or module, BaselineFailed when the suite fails on the unmodified code, NoDataError
@@ -107,7 +133,7 @@ def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str]
         raise UsageError(f"workers must be 1 or more, not {workers}")
     planned = plan(config, RunOptions(suite=suite, modules=list(modules)))
     result = MutationResult(suite=suite, modules=list(modules), seed=seed, max_mutants=max_mutants,
-                            workers=workers)
+                            workers=workers, logging=logging)
     for s, _ in planned:
         if s.requires:
             result.warnings.append(f"suite {s.name} requires bridges ({', '.join(s.requires)}); "
@@ -129,13 +155,14 @@ def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str]
         result.candidates = len(all_mutants)
         chosen = sample(all_mutants, max_mutants, seed)
         for mutant in chosen:
-            seconds = sum(baseline.tests[t] for t in mutant.tests)
-            mutant.timeout = timeout_factor * seconds + timeout_base + baseline.overhead
+            seconds = timeout_factor * sum(baseline.tests[t] for t in mutant.tests) + timeout_base
+            mutant.timeout = _capped(config, baseline, mutant, seconds + baseline.overhead)
         emit("planned", {"candidates": result.candidates, "selected": len(chosen), "files": list(result.files)})
+        extra = _no_reruns(tmp, result)  # written before the servers start: they import it from their path
         preload = baseline.preload if warm and hasattr(os, "fork") and chosen else None
         _open_slots(slots, first, tmp, max(1, min(workers, len(chosen))), preload, result)
         result.mutants = chosen
-        run_mutants(config, slots, chosen, baseline.suite_of, emit)
+        run_mutants(config, slots, chosen, baseline.suite_of, emit, extra)
     finally:
         for slot in slots:
             slot.close()

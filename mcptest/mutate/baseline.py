@@ -20,12 +20,14 @@ from typing import Any
 from mcptest import covdata
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import McptestError, NoDataError
-from mcptest.mutate.model import BaselineFailed
+from mcptest.mutate.model import BaselineFailed, BaselineOverBudget
 from mcptest.mutate.workspace import env as copy_env
 from mcptest.mutate.workspace import kill
 from mcptest.plan import RunOptions, pytest_command
 
 EventHandler = Callable[[str, dict[str, Any]], None]
+
+_GRACE = 5.0  # seconds past the budget before the baseline is stopped: saving coverage takes a moment
 
 
 @dataclass
@@ -129,7 +131,10 @@ def _run_suite(config: Config, copy_config: Config, suite: SuiteConfig, paths: l
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            code = proc.wait()
+            code = proc.wait(timeout=None if suite.budget is None else suite.budget + _GRACE)
+        except subprocess.TimeoutExpired:
+            raise BaselineOverBudget(f"suite {suite.name}: the baseline run on the unmodified code went past the "
+                                     f"suite's budget of {suite.budget:g}s in the temporary copy") from None
         finally:
             if proc.poll() is None:
                 kill(proc)

@@ -68,7 +68,7 @@ def _mutant(src: SourceText, file: str, cand: Candidate, new_text: str, first_li
     col = cand.start - src.starts[first_line - 1]
     return Mutant(id="", file=file, line=first_line, col=col, operator=cand.operator,
                   description=cand.description, original=original, mutated=mutated, diff=diff,
-                  source=new_text, statement_line=cand.stmt.lineno)
+                  logging=cand.logging, source=new_text, statement_line=cand.stmt.lineno)
 
 
 def generate_mutants(text: str, file: str, lines: Iterable[int] | None = None) -> tuple[list[Mutant], int]:

@@ -5,7 +5,9 @@
 statement, ``return`` swaps a returned value for None (or a returned bool for its opposite). Each
 candidate is a text edit of the source plus the same change on the tree, so that the caller can check
 the edit does exactly what was meant. Docstrings, annotations, f-strings and the message strings of
-logging calls are left alone.
+logging calls are left alone; the other changes inside a logging call (``log.info(...)`` removed, a
+constant among its arguments) are marked ``logging``: they change what is logged, rarely what the code
+does, and are skipped or scored apart by the runner.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Candidate:
     edits: list[Edit]
     node: ast.AST  # the node that changes
     change: Callable[[Any], None]  # the same change on that node of a copied tree, to check the text edit
+    logging: bool = False  # the change is inside a logging call (log.info(...)): scored apart
 
 
 class SourceText:
@@ -119,6 +122,25 @@ def _log_messages(tree: ast.AST) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _LOG_METHODS:
             found |= {id(arg) for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)}
+    return found
+
+
+def _logging_call(node: ast.AST) -> bool:
+    """``log.info(...)``, ``self.logger.warning(...)``, ``logging.debug(...)``: a logging method on a logger."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    return node.func.attr in _LOG_METHODS and "log" in ast.unparse(node.func.value).lower()
+
+
+def _in_logging(tree: ast.AST) -> set[int]:
+    """Nodes inside a logging call, and the statements that are only such a call."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        call = node.value if isinstance(node, ast.Expr) else node
+        if isinstance(call, ast.Await):
+            call = call.value
+        if _logging_call(call):
+            found |= {id(n) for n in ast.walk(node)}
     return found
 
 
@@ -276,9 +298,11 @@ def candidates(src: SourceText, tree: ast.Module) -> Iterator[Candidate]:
     docstrings = _docstrings(tree) | _log_messages(tree)
     skip = _untouchable(tree)
     stmt_of = _statements(tree)
+    logging = _in_logging(tree)
     for node in ast.walk(tree):
         stmt = stmt_of.get(id(node))
         if id(node) in skip or stmt is None:  # stmt is None: the module itself
             continue
         for operator, description, edits, change in _changes(src, node, docstrings):
-            yield Candidate(operator, description, min(e[0] for e in edits), stmt, edits, node, change)
+            yield Candidate(operator, description, min(e[0] for e in edits), stmt, edits, node, change,
+                            logging=id(node) in logging)

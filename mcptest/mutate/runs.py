@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,11 +101,13 @@ def judge(mutant: Mutant, code: int, log: Path) -> None:
 
 
 def mutant_commands(config: Config, root: Path, mutant: Mutant, suite_of: dict[str, str],
-                    by_file: bool = False) -> list[list[str]]:
+                    by_file: bool = False, extra: Sequence[str] = ()) -> list[list[str]]:
     """pytest's arguments, one list per suite holding covering tests (several only with suite 'all').
 
     ``by_file`` names the covering tests' files instead of their node ids: a mutant can change the
     ids themselves (a parametrize id built from a mutated constant), so the ids are no longer found.
+    ``extra`` comes before the suite's own arguments (the rerun plugins switched off); the suite's
+    per-test timeout applies as in a run.
     """
     by_suite: dict[str, list[str]] = {}
     for nodeid in mutant.tests:
@@ -113,24 +115,28 @@ def mutant_commands(config: Config, root: Path, mutant: Mutant, suite_of: dict[s
         if target not in by_suite.setdefault(suite_of[nodeid], []):
             by_suite[suite_of[nodeid]].append(target)
     no_cov = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
-    return [["-x", "-q", "-p", "no:cacheprovider", f"--rootdir={root}", *no_cov, *config.suites[name].pytest_args,
-             *nodeids]
-            for name, nodeids in by_suite.items()]
+    commands = []
+    for name, nodeids in by_suite.items():
+        suite = config.suites[name]
+        timeout = [] if suite.timeout is None else [f"--timeout={suite.timeout:g}"]
+        commands.append(["-x", "-q", "-p", "no:cacheprovider", f"--rootdir={root}", *no_cov, *timeout, *extra,
+                         *suite.pytest_args, *nodeids])
+    return commands
 
 
 class _Scheduler:
     """Hands the pending mutants to free slots and polls the running ones until all are judged."""
 
     def __init__(self, config: Config, slots: list[Slot], mutants: list[Mutant], suite_of: dict[str, str],
-                 emit: EventHandler) -> None:
-        self.config, self.slots, self.suite_of, self.emit = config, slots, suite_of, emit
+                 emit: EventHandler, extra: Sequence[str]) -> None:
+        self.config, self.slots, self.suite_of, self.emit, self.extra = config, slots, suite_of, emit, extra
         self.pending = deque(m for m in mutants if m.status == "pending")
         self.total = len(mutants)
         self.done = self.total - len(self.pending)
 
     def start(self, slot: Slot, mutant: Mutant, warm: bool, by_file: bool = False) -> None:
         slot.mutant, slot.warm, slot.killed, slot.by_file = mutant, warm, False, by_file
-        slot.commands = deque(mutant_commands(self.config, slot.root, mutant, self.suite_of, by_file))
+        slot.commands = deque(mutant_commands(self.config, slot.root, mutant, self.suite_of, by_file, self.extra))
         slot.started = time.monotonic()
         slot.deadline = slot.started + mutant.timeout
         slot.launch()
@@ -196,6 +202,8 @@ class _Scheduler:
 
 
 def run_mutants(config: Config, slots: list[Slot], mutants: list[Mutant], suite_of: dict[str, str],
-                emit: EventHandler) -> None:
-    """Run every pending mutant in the slots; each ends with a status, its duration and its detail."""
-    _Scheduler(config, slots, mutants, suite_of, emit).run()
+                emit: EventHandler, extra: Sequence[str] = ()) -> None:
+    """Run every pending mutant in the slots; each ends with a status, its duration and its detail.
+
+    ``extra``: pytest arguments for every mutant run, before the suite's own."""
+    _Scheduler(config, slots, mutants, suite_of, emit, extra).run()

@@ -73,7 +73,9 @@ def env(root: Path) -> dict[str, str]:
         out.pop(key, None)
     for key in ("COVERAGE_PROCESS_START", "PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"):
         out.pop(key, None)
-    out["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
+    plugins = root.parent / "plugins"  # mcptest's own stand-in plugins for the mutant runs, when written
+    extra = [str(plugins)] if plugins.is_dir() else []
+    out["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")]), *extra])
     out["PYTHONPYCACHEPREFIX"] = str(root.parent / "pycache")
     return out
 
