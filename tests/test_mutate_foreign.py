@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import textwrap
 from pathlib import Path
@@ -144,3 +145,22 @@ def test_logging_receivers_recognised() -> None:
     """)
     mutants, _ = generate_mutants(source, "m.py")
     assert [(m.line, m.logging) for m in mutants if m.operator == "call"] == [(2, True), (3, True), (4, False)]
+
+
+def test_src_layout_installed_editable_mutates_the_copy(tmp_path: Path, private_tmp: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "p"
+    files = {"mcptest.yaml": "source: [pkg]\nsuites:\n  unit: {paths: [tests]}\n", "src/pkg/__init__.py": "",
+             "src/pkg/loop.py": LOOP, "tests/test_loop.py": TESTS_LOOP.replace("@pytest.mark.flaky(reruns=3, "
+                                                                               "reruns_delay=10)\n", "")}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    # as an editable install does: the project's own src/ on every interpreter's path
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")])))
+    config = load_config(root / "mcptest.yaml")
+    result = run_mutations(config, workers=1, timeout_base=2.0, timeout_factor=1.0)
+    assert result.files == ["src/pkg/__init__.py", "src/pkg/loop.py"]
+    assert result.candidates == 4
+    assert result.killed >= 3, [(m.description, m.status) for m in result.mutants]
+    assert (root / "src/pkg/loop.py").read_text(encoding="utf-8") == LOOP

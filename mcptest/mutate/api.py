@@ -20,7 +20,7 @@ from mcptest.mutate.generate import generate_mutants, sample
 from mcptest.mutate.model import Mutant, MutationResult
 from mcptest.mutate.runs import Slot, run_mutants
 from mcptest.mutate.server import Server
-from mcptest.mutate.workspace import copy_project, decode
+from mcptest.mutate.workspace import copy_project, decode, write_import_paths
 from mcptest.plan import RunOptions, plan
 
 _TIMEOUT_FACTOR = 10.0
@@ -143,6 +143,7 @@ def run_mutations(config: Config, *, suite: str = "unit", modules: Sequence[str]
     slots: list[Slot] = []
     try:
         first = copy_project(config, tmp / "copy-0")
+        write_import_paths(config, tmp)
         copy_config = replace(config, root=first, path=first / config.path.name)
         emit("copied", {"root": str(first)})
         baseline = run_baseline(config, copy_config, planned, tmp, emit)

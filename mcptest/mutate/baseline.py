@@ -168,6 +168,9 @@ def _coverage(config: Config, copy_config: Config, data_files: list[Path], tests
             raise McptestError(f"the tests ran {name}, outside the temporary copy: mutants would not be seen")
     report, contexts = covdata.build_report(copy_config, raw, branch=config.coverage.branch)
     executed = {f.path: set(f.executed_lines) for f in report.files}
+    if not any(executed.values()):  # the files were found, but the tests ran another copy of the code
+        raise NoDataError(f"the tests ran no line of source {config.source} in the temporary copy: they import "
+                          "the code from somewhere else (an installed copy?), so no mutant would be seen")
     covering: dict[str, dict[int, list[str]]] = {}
     for path, by_line in contexts.items():
         covering[path] = {int(line): [n for n in names if n in tests] for line, names in by_line.items()}

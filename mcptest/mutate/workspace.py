@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -42,6 +43,35 @@ def copy_project(config: Config, dest: Path) -> Path:
     return dest
 
 
+_IMPORT_PATHS = "import-paths.json"
+
+
+def write_import_paths(config: Config, tmp: Path) -> None:
+    """Where the copies' measured code is imported from, relative to a copy (``src`` in a src layout).
+
+    An editable install points at the project's own folder; these paths go first on each test process's
+    path, so that the tests import the copy, where the mutants are.
+    """
+    rels: list[str] = []
+    for entry in config.sources:
+        path = Path(entry.path)
+        if path.is_absolute() or ".." in path.parts:
+            continue  # outside the project: not copied
+        package = entry.kind in ("package", "module", "file") or (config.root / path / "__init__.py").exists()
+        rel = (path.parent if package else path).as_posix()
+        if rel not in (".", "", *rels):
+            rels.append(rel)
+    (tmp / _IMPORT_PATHS).write_text(json.dumps(rels), encoding="utf-8")
+
+
+def _import_paths(root: Path) -> list[str]:
+    try:
+        rels = json.loads((root.parent / _IMPORT_PATHS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [str(root / rel) for rel in rels]
+
+
 def write_source(root: Path, rel: str, data: bytes) -> None:
     """Write a file of the copy, never through a symlink that could lead back to the user's tree.
 
@@ -75,7 +105,8 @@ def env(root: Path) -> dict[str, str]:
         out.pop(key, None)
     plugins = root.parent / "plugins"  # mcptest's own stand-in plugins for the mutant runs, when written
     extra = [str(plugins)] if plugins.is_dir() else []
-    out["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")]), *extra])
+    first = [str(root), *_import_paths(root)]
+    out["PYTHONPATH"] = os.pathsep.join([*first, *filter(None, [os.environ.get("PYTHONPATH")]), *extra])
     out["PYTHONPYCACHEPREFIX"] = str(root.parent / "pycache")
     return out
 
