@@ -68,6 +68,9 @@ def _mount() -> None:
         app.command()(command)
     for group in (cli_baseline.app, cli_config.app, bridges_app, sim_app):
         app.add_typer(group)
+    from mcptest.cli_ci import register as register_ci
+
+    register_ci(app)  # mcptest combine
 
 
 _mount()

@@ -77,6 +77,15 @@ def report(
         ),
     ] = "baseline",
     open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
+    diff_base: Annotated[
+        str | None,
+        typer.Option(
+            "--diff-base",
+            help="Measure the run's patch: the lines changed since the merge base of REF and HEAD "
+            "(the checkout must be at the run's commit).",
+            metavar="REF",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -112,6 +121,10 @@ def report(
     err = console(stderr=True)
     if record.coverage is not None:
         covdata.apply_deltas(record.coverage, base.coverage if base else None, base.id if base else None)
+    if diff_base:
+        from mcptest.cli_ci import report_patch
+
+        report_patch(config, record, diff_base)
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
     formats = formats or ["html"]
     output, outputs = _destinations(formats, output)

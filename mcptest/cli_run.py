@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mcptest import exitcodes
+from mcptest.cli_ci import DiffBaseOpt, OutOpt, ShardOpt
 from mcptest.cli_common import ConfigOpt
 from mcptest.cli_common import console as _console
 from mcptest.cli_common import load as _load
@@ -140,6 +141,10 @@ HELP = """Run a suite under coverage, apply the gates, store the record, exit wi
 
       mcptest run unit -- -x --maxfail=3
 
+      mcptest run unit --diff-base origin/main
+
+      mcptest run unit --shard 2/3 --out bundles/unit-2
+
     The first test interpreter is started while this command line is parsed and used only when it is
     equivalent to a fresh `python -m pytest`; MCPTEST_PRESTART=0 turns that off.
     """
@@ -175,8 +180,12 @@ def run(
     durations: DurationsOpt = 5,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
+    diff_base: DiffBaseOpt = None,
+    shard: ShardOpt = None,
+    out: OutOpt = None,
     config_path: ConfigOpt = None,
 ) -> None:
+    from mcptest.cli_ci import finish_run, prepare_run
     from mcptest.plan import RunOptions
 
     if verbose and quiet:
@@ -198,10 +207,12 @@ def run(
         command=["mcptest", *sys.argv[1:]],
         wait_lock=wait_lock,
     )
+    ci = prepare_run(config, options, diff_base=diff_base, shard=shard, out=out)  # --diff-base, --shard
     record = _execute(config, options, replay)
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
     verbosity = 1 if verbose else -1 if quiet else 0
     _render(config, record, formats, durations, verbosity, show_missing, skip_covered)
+    finish_run(_console(), config, record, ci)  # --shard: the bundle
     if bisect and record.exit_code != exitcodes.INTERRUPTED:
         from mcptest.cli_flaky import bisect_after_run
 

@@ -31,6 +31,7 @@ def collect(
     *,
     contexts: bool,
     baseline: RunRecord | None,
+    keep: Callable[[Path], object] | None = None,
 ) -> tuple[CoverageReport | None, list[Verdict]]:
     """The coverage report of ``runs`` (None, with the verdict that says so, when nothing was measured)."""
     if not data_files:
@@ -38,6 +39,8 @@ def collect(
             return None, [_no_data(f"coverage measured nothing: source {config.source} yielded no coverage data")]
         return None, []
     data_file = data_files[0] if len(data_files) == 1 else covdata.combine(data_files, workdir / "combined.coverage")
+    if keep is not None:  # --shard: the bundle keeps the run's data (mcptest.cli_ci)
+        keep(data_file)
     raw = read(data_file, contexts)
     if raw is None or not raw.get("files"):
         message = (

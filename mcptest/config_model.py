@@ -36,6 +36,8 @@ class CoverageConfig:
     max_drop: float | None = None
     max_drop_key: str = "coverage.max_drop"
     max_drop_lineno: int | None = None
+    patch: Threshold = field(default_factory=Threshold)  # coverage.patch: the gate of the changed lines
+    diff_base: str | None = None  # coverage.patch.diff_base: the REF of --diff-base when none is given
 
 
 @dataclass

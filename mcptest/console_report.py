@@ -304,6 +304,10 @@ def print_record(
             record, width=width, show_missing=show_missing, skip_covered=skip_covered, all_files=verbosity > 0
         ):
             out.print(table)
+        if record.patch is not None:  # --diff-base: the changed lines (mcptest.patch_report)
+            from mcptest.patch_report import print_patch
+
+            print_patch(out, record, width)
         out.print(tests_table(record, width=width))
         slow = slowest_table(record, slowest, width=width)
         if slow is not None:

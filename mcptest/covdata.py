@@ -204,6 +204,7 @@ def build_report(config: Config, raw: dict[str, Any], *, branch: bool) -> tuple[
                 excluded_lines=list(entry.get("excluded_lines", [])),
                 missing_branches=missing_branches,
                 partial_lines=partial,
+                executed_branches=[f"{a}->{b}" for a, b in entry.get("executed_branches", [])],
             )
         )
         if "contexts" in entry:

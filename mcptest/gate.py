@@ -192,7 +192,7 @@ def conclude(record: RunRecord, verdicts: list[Verdict]) -> None:
 
 def settle_selection(record: RunRecord, options: RunOptions, runs: Sequence[SuiteRun]) -> None:
     """Partial when what pytest selected is narrower than the suites: said in the record and in every report."""
-    reasons: list[str] = []
+    reasons: list[str] = list(options.narrowed)  # --shard K/N (mcptest.cli_ci)
     if options.modules:
         reasons.append(f"--module {', '.join(options.modules)} runs only its tests")
     for run in runs:

@@ -155,6 +155,8 @@ class FileCoverage:
     excluded_lines: list[int] = field(default_factory=list)
     missing_branches: list[str] = field(default_factory=list)  # "from->to"; a negative "to" is an exit
     partial_lines: list[int] = field(default_factory=list)
+    #: Branches taken ("from->to"), so the branches from any set of lines can be counted (patch coverage).
+    executed_branches: list[str] = field(default_factory=list, metadata=ADDED_LATER)
 
 
 @dataclass
@@ -179,6 +181,32 @@ class CoverageReport:
     generated_at: str | None = None
     html_path: str | None = None
     core: str | None = None
+
+
+@dataclass
+class PatchFile:
+    """Coverage of one file's changed lines: statements and branch arcs that start on a changed line."""
+
+    path: str
+    totals: Totals  # statements / covered_lines / branches / covered_branches of the changed lines only
+    changed_lines: list[int] = field(default_factory=list)  # every line the diff adds or changes
+    missing_lines: list[int] = field(default_factory=list)  # changed statements that did not run
+    missing_branches: list[str] = field(default_factory=list)  # "from->to" arcs from changed lines, not taken
+    old_path: str | None = None  # the path before a rename
+
+
+@dataclass
+class PatchCoverage:
+    """Coverage of the patch: lines changed since the merge base of ``base`` and HEAD, working tree included."""
+
+    base: str  # the REF as given (--diff-base, coverage.patch.diff_base)
+    merge_base: str  # the commit the patch is measured from
+    head: str | None  # the commit checked out when the patch was read
+    totals: Totals
+    files: list[PatchFile] = field(default_factory=list)
+    #: changed files that are not measured (not Python, not under ``source``, test files), with their paths
+    ignored: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # files the patch deletes (nothing left to measure)
 
 
 @dataclass
@@ -311,6 +339,18 @@ class Bisection:
 
 
 @dataclass
+class ShardInfo:
+    """One part of a suite split over several machines (``--shard K/N``); ``mcptest combine`` joins them."""
+
+    index: int  # K, from 1
+    count: int  # N
+    collected: int  # tests of the suite before the split
+    selected: int  # tests in this shard
+    digest: str  # the split itself (every test and its shard), equal in every shard of one split
+    durations_from: str | None = None  # the run whose test durations the split balanced; None: split by count
+
+
+@dataclass
 class RunRecord:
     """Everything one ``mcptest run`` learned. ``complete`` is False for an interrupted or killed run."""
 
@@ -336,6 +376,8 @@ class RunRecord:
     bisections: list[Bisection] = field(default_factory=list, metadata=ADDED_LATER)
     #: Findings per audit rule (every rule, in report order) when the run audited its suites (``audit.gate``).
     audit_counts: dict[str, int] | None = field(default=None, metadata=ADDED_LATER)
+    patch: PatchCoverage | None = field(default=None, metadata=ADDED_LATER)  # --diff-base: the changed lines
+    shard: ShardInfo | None = field(default=None, metadata=ADDED_LATER)  # --shard K/N: which part this run was
 
     kind: str = "mcptest-run"
 

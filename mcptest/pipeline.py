@@ -73,6 +73,7 @@ class _Run:
     runs: list[SuiteRun] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     closers: list[Callable[[], object]] = field(default_factory=list)
+    gated: bool = False  # the coverage gates were judged (for the options' stages: the patch gate)
 
 
 def _execute(
@@ -104,6 +105,8 @@ def _execute(
     prepared = overlap.wait()
     if lifecycle.take_pending() and not any(v.kind == "interrupted" for v in run.verdicts):
         persist.mark_interrupted(record, run.verdicts)  # the signal came after the last wait (analysis, cleanup)
+    for stage in options.stages:  # --diff-base, --shard (mcptest.cli_ci)
+        run.verdicts = stage(record, run.verdicts, run.gated)
     _finish(record, run.verdicts, history, prepared.git, started)
     persist.store(record, run.verdicts, history)
     return record
@@ -192,6 +195,7 @@ def _after_suites(run: _Run, planned: list[Planned]) -> None:
                 f"coverage of suite(s) {names} is measured and reported but not gated "
                 "(coverage_gates: false); 'mcptest run all' gates the combined coverage"
             )
+        run.gated = gated
         run.verdicts += _coverage(run, data_files, gated=gated)
 
 
@@ -208,6 +212,7 @@ def _coverage(run: _Run, data_files: list[Path], *, gated: bool) -> list[Verdict
         run.overlap.read_coverage,
         contexts=options.contexts,
         baseline=prepared.baseline,
+        keep=options.on_coverage_data,
     )
     if report is None:
         return verdicts

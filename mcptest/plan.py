@@ -11,13 +11,14 @@ import functools
 import importlib.util
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mcptest.config_model import Config, SuiteConfig
 from mcptest.errors import UsageError
 from mcptest.globs import glob_match
+from mcptest.model import RunRecord, Verdict
 
 #: A suite to run and its test paths (narrowed by ``--module``).
 Planned = tuple[SuiteConfig, list[str]]
@@ -41,6 +42,12 @@ class RunOptions:
     seed: int | None = None
     command: list[str] = field(default_factory=list)
     wait_lock: float = 0.0  # seconds to wait for another run's lock on the report folder (0: fail at once)
+    # hooks of mcptest.cli_ci (--shard, --diff-base): extra variables of the test process, what narrows the
+    # selection, the run's coverage data file once known, and stages (record, verdicts, gated) -> verdicts
+    env: dict[str, str] = field(default_factory=dict)
+    narrowed: list[str] = field(default_factory=list)
+    on_coverage_data: Callable[[Path], object] | None = None
+    stages: list[Callable[[RunRecord, list[Verdict], bool], list[Verdict]]] = field(default_factory=list)
 
 
 def plan(config: Config, options: RunOptions) -> list[Planned]:

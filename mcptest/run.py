@@ -152,6 +152,7 @@ def process_env(
     # the suite's pytest is a fresh session: variables of an outer pytest-xdist worker must not leak into it
     for name in _OUTER_VARIABLES:
         env.pop(name, None)
+    env.update(options.env)  # --shard: the split's variables (mcptest.cli_ci)
     # the test process ends when mcptest does, and stops starting tests once the stop file exists (watchdog.py)
     env[lifecycle.PARENT_ENV] = str(os.getpid())
     env.pop(lifecycle.STOP_ENV, None)

@@ -317,7 +317,7 @@ ERRORS = [
      "modules.core.line: 101 is not between 0 and 100"),
     # unknown keys, with a suggestion when one is close
     ("coverage:\n  brnch: true\n", 5,
-     "coverage.brnch: unknown key 'brnch' (expected one of: branch, overall, files, max_drop); "
+     "coverage.brnch: unknown key 'brnch' (expected one of: branch, overall, files, max_drop, patch); "
      "did you mean 'branch'?"),
     ("report:\n  dir: out\n  colour: red\n", 6,
      "report.colour: unknown key 'colour' "

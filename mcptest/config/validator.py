@@ -100,7 +100,7 @@ class Validator(Checks):
 
     def coverage(self, value: Any) -> CoverageConfig:
         at: Path_ = ("coverage",)
-        data = self.section(at, value, ("branch", "overall", "files", "max_drop"))
+        data = self.section(at, value, ("branch", "overall", "files", "max_drop", "patch"))
         cov = CoverageConfig()
         if "branch" in data:
             cov.branch = self.boolean((*at, "branch"), data["branch"])
@@ -113,6 +113,10 @@ class Validator(Checks):
         if "max_drop" in data:
             cov.max_drop = self.number((*at, "max_drop"), data["max_drop"], 0, 100)
             cov.max_drop_lineno = self.lines.get((*at, "max_drop"))
+        if "patch" in data:  # patch coverage (mcptest.patch): {line, branch, diff_base}
+            cov.patch = self.threshold((*at, "patch"), data["patch"], extra=("diff_base",))
+            if "diff_base" in data["patch"]:
+                cov.diff_base = self.string((*at, "patch", "diff_base"), data["patch"]["diff_base"])
         return cov
 
     def module(self, at: Path_, name: str, value: Any) -> ModuleConfig:

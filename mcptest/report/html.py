@@ -13,6 +13,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 import mcptest
+from mcptest import patch_report
 from mcptest.history import RunSummary
 from mcptest.model import RunRecord
 from mcptest.report import fmt, views
@@ -156,7 +157,7 @@ def render_pages(
         pages[name] = env.get_template(template).render(common, base=base, page=name, **context)
 
     for i, row in enumerate(files):
-        page(row.href, "file.html", **_file_context(files, i, source_root))
+        page(row.href, "file.html", **_file_context(files, i, source_root, record))
     page("files.html", "files.html", files=files)
     page(
         "tests.html",
@@ -175,14 +176,18 @@ def render_pages(
     return pages
 
 
-def _file_context(files: Sequence[views.FileRow], i: int, source_root: Path | None) -> dict[str, Any]:
+def _file_context(
+    files: Sequence[views.FileRow], i: int, source_root: Path | None, record: RunRecord
+) -> dict[str, Any]:
     """A file page: its row, the files before and after it, its source and the branches never taken."""
     row = files[i]
+    patched = patch_report.file_entry(record.patch, row.file.path)  # --diff-base: its changed lines, marked
     return {
         "row": row,
         "prev_row": files[i - 1] if i else None,
         "next_row": files[i + 1] if i + 1 < len(files) else None,
-        "source": source_view(row.file, source_root),
+        "source": patch_report.mark_changed(source_view(row.file, source_root), patched),
+        "patch_file": patched,
         "missing_branches": [parse_branch(b) for b in row.file.missing_branches],
     }
 
@@ -208,4 +213,5 @@ def _summary_context(
         "failing_total": len(failing),
         "trend": trend,
         "uncovered": uncovered,
+        "patch": patch_report.view(record),  # --diff-base: patch.html
     }

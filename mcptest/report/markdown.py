@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mcptest
+from mcptest import patch_report
 from mcptest.display import join_cut
 from mcptest.model import RunRecord
 from mcptest.report import views
@@ -92,6 +93,7 @@ def render_markdown(record: RunRecord, *, requirements: Sequence[str] = (), temp
             flaky_more=max(0, len(views.flaky_tests(tests)) - MAX_ITEMS),
             bad_bridges=[b for b in record.bridges if b.status not in b.accepted],
             uncovered=[r for r in reqs if r.state == "uncovered"],
+            patch=patch_report.view(record),  # --diff-base: summary_patch.md
         )
     )
     return text
