@@ -87,6 +87,11 @@ def prepare_run(
     if options.repeat > 1:
         raise UsageError("--shard with --repeat is not supported: repeat the tests in one run, or combine shards")
     ci.shard = (index, count)
+    folder = shard_mod.bundle_folder(config, options.suite, index, count, out)
+    if folder.exists() and (
+        not folder.is_dir() or (not (folder / shard_mod.MANIFEST).is_file() and any(folder.iterdir()))
+    ):
+        raise UsageError(f"--out {folder}: it holds other files, not a shard bundle; give an empty or new folder")
     history = History(config.report_dir)
     source = shard_mod.durations_source(history, options.suite)
     ci.workdir = Path(tempfile.mkdtemp(prefix="mcptest-shard-"))
