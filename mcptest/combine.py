@@ -12,11 +12,11 @@ prints and exits.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import platform
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,9 +33,12 @@ from mcptest.model import (
     PARTIAL_PREFIX,
     BridgeProbe,
     Counts,
+    CoverageReport,
+    FileCoverage,
     Meta,
     RunRecord,
     SuiteResult,
+    Totals,
     Verdict,
 )
 
@@ -113,13 +116,13 @@ def check(bundles: Sequence[Bundle], config: Config) -> None:
     """Refuse bundles that are not the shards of one split of one suite, commit and config (UsageError)."""
     first = bundles[0]
 
-    def differ(what: str, key: Any) -> None:
+    def differ(what: str, key: Any, show: Any = str) -> None:
         values: dict[Any, list[Bundle]] = {}
         for b in bundles:
             values.setdefault(key(b), []).append(b)
         if len(values) > 1:
             listed = "; ".join(
-                f"{value!s:.40} in {', '.join(b.name for b in group)}" for value, group in values.items()
+                f"{show(value):.60} in {', '.join(b.name for b in group)}" for value, group in values.items()
             )
             raise UsageError(f"cannot combine shards of different {what}: {listed}")
 
@@ -146,10 +149,8 @@ def check(bundles: Sequence[Bundle], config: Config) -> None:
     differ("selections (-k, --module or pytest arguments differ)", lambda b: _selection_key(b.record))
     differ(
         "splits (the shards balanced different recorded durations: give every shard the same baseline)",
-        lambda b: (
-            b.record.shard.digest if b.record.shard else "",
-            b.record.shard.durations_from if b.record.shard else None,
-        ),
+        lambda b: (b.record.shard.digest, b.record.shard.durations_from) if b.record.shard else ("", None),
+        lambda value: f"split {value[0][:12]} ({f'durations of run {value[1]}' if value[1] else 'by count'})",
     )
     for b in bundles:
         info = b.record.shard
@@ -316,10 +317,73 @@ def _bridges(bundles: Sequence[Bundle]) -> list[BridgeProbe]:
     return out
 
 
+#: Where combine leaves the coverage.py data of the whole suite (``coverage report --data-file=...`` reads it).
+COMBINED_DATA = "combined.coverage"
+
+
+def _arc_key(arc: str) -> tuple[int, int]:
+    head, _, tail = arc.partition("->")
+    return int(head), int(tail)
+
+
+def union_report(config: Config, bundles: Sequence[Bundle]) -> tuple[CoverageReport | None, str | None]:
+    """The coverage of the whole suite from the shards' own coverage.py reports, and the first file they
+    disagree on (its statements, branches or exclusions differ), else None.
+
+    Each shard's report holds, per file, the statements and possible branches coverage.py found (run and
+    missing together) and those that ran; the whole suite ran a statement or took a branch when one shard
+    did. So the union is what coverage.py reports on the combined data, without parsing every source again
+    (the slow part of a report: seconds for hundreds of files).
+    """
+    parts: dict[str, list[FileCoverage]] = {}
+    reports = [b.record.coverage for b in bundles if b.record.coverage is not None]
+    for report in reports:
+        for f in report.files:
+            parts.setdefault(f.path, []).append(f)
+    if not reports:
+        return None, None
+    files: list[FileCoverage] = []
+    for path, seen in sorted(parts.items()):
+        first = seen[0]
+        statements = set(first.executed_lines) | set(first.missing_lines)
+        arcs = set(first.executed_branches) | set(first.missing_branches)
+        excluded = sorted(first.excluded_lines)
+        for other in seen[1:]:
+            if (
+                set(other.executed_lines) | set(other.missing_lines) != statements
+                or set(other.executed_branches) | set(other.missing_branches) != arcs
+                or sorted(other.excluded_lines) != excluded
+            ):
+                return None, path
+        executed = set().union(*(f.executed_lines for f in seen))
+        taken = set().union(*(f.executed_branches for f in seen))
+        missing_arcs = sorted(arcs - taken, key=_arc_key)
+        files.append(
+            FileCoverage(
+                path=path,
+                totals=Totals.of(len(statements), len(executed), len(arcs), len(taken)),
+                executed_lines=sorted(executed),
+                missing_lines=sorted(statements - executed),
+                excluded_lines=excluded,
+                missing_branches=missing_arcs,
+                partial_lines=sorted({_arc_key(a)[0] for a in missing_arcs} & executed),
+                executed_branches=sorted(taken, key=_arc_key),
+            )
+        )
+    overall = sum((f.totals for f in files), Totals())
+    branch = any(r.branch for r in reports)
+    return CoverageReport(
+        branch=branch, overall=overall, files=files, modules=covdata.module_coverage(config, files)
+    ), None
+
+
 def combined_data(config: Config, bundles: Sequence[Bundle], out: Path) -> Path | None:
-    """The bundles' coverage data combined into ``out``, with this checkout's absolute paths; None when none has any."""
+    """The bundles' coverage data combined by coverage.py into ``out``, with this checkout's absolute paths (what
+    ``coverage report --data-file=out`` reads, e.g. for a Cobertura XML); None when no bundle has any."""
     from coverage import CoverageData
 
+    with contextlib.suppress(FileNotFoundError):
+        out.unlink()  # a CoverageData adds to a file it finds; an older combine's data is not this one's
     parts = [b.data for b in bundles if b.data is not None and b.data.is_file()]
     if not parts:
         return None
@@ -328,6 +392,7 @@ def combined_data(config: Config, bundles: Sequence[Bundle], out: Path) -> Path 
     def here(path: str) -> str:
         return path if os.path.isabs(path) else os.path.join(root, path)
 
+    out.parent.mkdir(parents=True, exist_ok=True)
     combined = CoverageData(basename=str(out))
     for path in parts:
         part = CoverageData(basename=str(path))
@@ -388,11 +453,23 @@ def combine(
         bridges=_bridges(bundles),
         audit=first.audit,
     )
-    with tempfile.TemporaryDirectory(prefix="mcptest-combine-") as tmp:
-        data = combined_data(config, bundles, Path(tmp) / "combined.coverage")
+    report, differs = union_report(config, bundles)
+    data = combined_data(config, bundles, config.report_dir / COMBINED_DATA)
+    if differs is not None:  # the shards disagree on what a file holds: coverage.py reads the combined data here
+        warnings.append(
+            f"the shards measured different statements or branches in {differs}: the numbers are coverage.py's "
+            "analysis of the combined data against the sources of this checkout"
+        )
         raw = covdata.read_json(config, data, contexts=first.selection.contexts) if data is not None else None
+        report = None
+        if raw is not None and raw.get("files"):
+            report, contexts = covdata.build_report(config, raw, branch=config.coverage.branch)
+            if first.selection.contexts:
+                by_test = covdata.lines_by_test(contexts)
+                for case in suite.tests:
+                    case.lines_covered = by_test.get(case.nodeid, {})
     ran = suite.counts.total
-    if raw is None or not raw.get("files"):
+    if report is None or not report.files:
         if ran and not broken:
             verdicts.append(
                 Verdict(
@@ -407,15 +484,10 @@ def combine(
                 )
             )
     else:
-        report, contexts = covdata.build_report(config, raw, branch=config.coverage.branch)
         report.generated_at = _now()
         report.core = next(
             (b.record.coverage.core for b in bundles if b.record.coverage and b.record.coverage.core), None
         )
-        if first.selection.contexts:
-            by_test = covdata.lines_by_test(contexts)
-            for case in suite.tests:
-                case.lines_covered = by_test.get(case.nodeid, {})
         if baseline is not None and baseline.coverage is not None:
             covdata.apply_deltas(report, baseline.coverage, baseline.id)
         record.coverage = report

@@ -450,6 +450,8 @@ def _build(tp: Any, value: Any) -> Any:
         if not isinstance(value, list):
             raise TypeError(f"expected a list, got {type(value).__name__}")
         (item,) = typing.get_args(tp)
+        if item in (int, str) and all(type(v) is item for v in value):
+            return list(value)  # line numbers and arcs: most of a record, checked at once (no bool, no subclass)
         return [_build(item, v) for v in value]
     if origin is dict:
         if not isinstance(value, dict):

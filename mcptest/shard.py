@@ -3,7 +3,7 @@
 The split is made inside the test process, from what pytest collected (``mcptest.shard_plugin``): every
 collected test goes to exactly one part, and the same tests with the same durations always give the same
 parts, whatever the machine, the checkout folder or the collection order. With recorded durations (the
-baseline, else ``latest.json``, when it is a whole run of the suite) the parts are balanced by time as
+baseline, else the newest whole run of the suite in the history) the parts are balanced by time as
 pytest-split does: longest test first, each to the part with the least time so far; a test without a
 recorded duration counts the mean of the others. Without any, the tests are cut into N runs of
 consecutive node ids of nearly equal count. The ``digest`` names the split itself (every test and its
@@ -112,13 +112,31 @@ def durations_of(record: RunRecord, suite: str) -> dict[str, float]:
     }
 
 
-def durations_source(history: History, suite: str) -> RunRecord | None:
-    """The record whose durations balance the split: the baseline, else latest.json, when whole and of the suite."""
-    for record in (history.baseline(), history.latest()):
+def durations_source(history: History, suite: str, *, look_back: int = 20) -> RunRecord | None:
+    """The record whose durations balance the split: the baseline, else the newest whole run of the suite.
+
+    Shards are partial runs, so running them one after another in one checkout does not change the choice:
+    every shard of a split finds the same record. ``look_back``: how many stored runs are tried at most.
+    """
+
+    def usable(record: RunRecord | None) -> bool:
         if record is None or not record.complete or record.selection.partial:
+            return False
+        return any(s.name == suite and s.tests for s in record.suites)
+
+    baseline = history.baseline()
+    if usable(baseline):
+        return baseline
+    tried = 0
+    for summary in reversed(history.index()):
+        if not summary.complete or summary.partial or summary.suite not in (suite, "all"):
             continue
-        if any(s.name == suite and s.tests for s in record.suites):
+        record = history.get(summary.id)
+        if usable(record):
             return record
+        tried += 1
+        if tried >= look_back:
+            break
     return None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from test_patch import git
 
 from mcptest import display, exitcodes, shard
 from mcptest.errors import UsageError
+from mcptest.history import History
+from mcptest.model import Meta, RunRecord, Selection, SuiteResult, TestCase
 
 #: A threshold above what the tests reach: a whole run fails it, a shard judges no coverage gate.
 HIGH = CONFIG.replace("overall: {line: 50}", "overall: {line: 99}")
@@ -188,6 +192,34 @@ def test_three_shards_in_three_clones_combine_to_the_whole_run_and_refuse_foreig
     gates = {(v["kind"], v["target"]): v["passed"] for v in joined["verdicts"]}
     assert gates[("threshold", "overall")] is False and gates[("tests", "suite:unit")] is True
     assert (clones["one"] / ".mcptest" / "report" / "junit.xml").is_file()
+    # the numbers (the union of the shards' reports) are coverage.py's own on the combined data it leaves
+    data = clones["one"] / ".mcptest" / "combined.coverage"
+    out = clones["one"] / "cov.json"
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "json", f"--data-file={data}", "-o", str(out), "--omit=tests/*"],
+        cwd=clones["one"],
+        check=True,
+        capture_output=True,
+    )
+    direct = json.loads(out.read_text(encoding="utf-8"))["files"]
+    assert {
+        p: (f["summary"]["covered_lines"], f["summary"]["num_statements"], f["summary"]["covered_branches"])
+        for p, f in direct.items()
+    } == {
+        f["path"]: (f["totals"]["covered_lines"], f["totals"]["statements"], f["totals"]["covered_branches"])
+        for f in joined["coverage"]["files"]
+    }
+
+    # shards that disagree on a file's statements: coverage.py analyses the combined data here, and says so
+    odd = _copy(bundles["folder"] / "unit-2", tmp_path / "odd")
+    record = json.loads((odd / "record.json").read_text(encoding="utf-8"))
+    record["coverage"]["files"][-1]["missing_lines"].append(999)
+    (odd / "record.json").write_text(json.dumps(record), encoding="utf-8")
+    folder = bundles["folder"]
+    mixed = mcptest(clones["one"], "combine", str(folder / "unit-1"), str(odd), str(folder / "unit-3"))
+    assert mixed.code == exitcodes.THRESHOLD_MISSED, mixed.output
+    assert "the shards measured different statements or branches in " in mixed.stdout
+    assert files(latest(clones["one"])) == files(whole)
 
     # bundles that are not the shards of one split are refused, each with its own line (exit 4)
     for expected, given in refusals(bundles["folder"], tmp_path):
@@ -232,3 +264,35 @@ def test_failing_test_in_one_shard_fails_it_and_the_combine(tmp_path: Path) -> N
 def test_shard_of_all_and_out_without_shard_are_usage_errors(clones: dict[str, Path]) -> None:
     assert "give its name, not 'all'" in mcptest(clones["whole"], "run", "all", "--shard", "1/2").stderr
     assert "give it with --shard K/N" in mcptest(clones["whole"], "run", "unit", "--out", "x").stderr
+
+
+def _stored(history: History, run_id: str, *, partial: bool, durations: dict[str, float]) -> str:
+    tests = [TestCase(n, n, "t.py", 1, "unit", "passed", duration=d) for n, d in durations.items()]
+    record = RunRecord(
+        id=run_id,
+        started_at="2026-01-01T00:00:00Z",
+        status="passed",
+        complete=True,
+        exit_code=0,
+        exit_reason="ok",
+        selection=Selection(suite="unit", partial=partial),
+        meta=Meta(),
+        suites=[SuiteResult("unit", "unit", ["t.py"], "passing", tests=tests)],
+    )
+    history.save_run(record)
+    return run_id
+
+
+def test_durations_from_baseline_else_newest_whole_run_never_a_shard(tmp_path: Path) -> None:
+    history = History(tmp_path / ".mcptest")
+    assert shard.durations_source(history, "unit") is None
+    whole = _stored(history, "20260101T000000000000Z-aaaaaa", partial=False, durations={"a": 1.0, "b": 2.0})
+    _stored(history, "20260101T000001000000Z-bbbbbb", partial=True, durations={"a": 9.0})  # a shard: latest.json
+    found = shard.durations_source(History(tmp_path / ".mcptest"), "unit")
+    assert found is not None and found.id == whole  # the next shard of the split balances the same durations
+    assert shard.durations_of(found, "unit") == {"a": 1.0, "b": 2.0}
+    assert shard.durations_source(History(tmp_path / ".mcptest"), "other") is None
+    history.save_baseline(found)
+    later = _stored(history, "20260101T000002000000Z-cccccc", partial=False, durations={"a": 3.0})
+    assert shard.durations_source(History(tmp_path / ".mcptest"), "unit").id == whole  # the baseline first
+    assert later
