@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mcptest import exitcodes
+from mcptest.cli_common import ConfigOpt, console, load
 from mcptest.errors import UsageError
 
 if TYPE_CHECKING:
@@ -204,12 +205,7 @@ def combine(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the failures, the reasons and the headline.")
     ] = False,
-    config_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="Path to mcptest.yaml (default: found here or in a parent).", dir_okay=False
-        ),
-    ] = None,
+    config_path: ConfigOpt = None,
 ) -> None:
     """Join the shard bundles of one suite into one run: coverage combined, gates judged once, reports written.
 
@@ -225,12 +221,12 @@ def combine(
     """
     from mcptest import combine as combine_mod
     from mcptest import console_report
-    from mcptest.config import load_config
+    from mcptest.cli_report import write_reports
     from mcptest.history import History
 
     if verbose and quiet:
         raise UsageError("-q and -v contradict each other: give one of them")
-    config = load_config(config_path)
+    config = load(config_path)
     history = History(config.report_dir)
     history.prepare()
     loaded = combine_mod.load_all(combine_mod.find_bundles(bundles))
@@ -257,48 +253,12 @@ def combine(
     )
     record.warnings = history.warnings + record.warnings
     history.save_run(record)
-    out = _console()
+    out = console()
     console_report.print_record(out, record, verbosity=1 if verbose else -1 if quiet else 0, show_missing=show_missing)
     formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
     if formats:
-        write_reports(out, config, record, formats, output)
+        write_reports(out, config, record, formats, output)  # and the step summary, as mcptest run does
     raise typer.Exit(record.exit_code)
-
-
-def _console() -> Console:
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-    return Console(highlight=False, emoji=False, width=width)
-
-
-def write_reports(out: Console, config: Config, record: RunRecord, formats: list[str], output: Path | None) -> None:
-    """The reports of a combined run, and the Markdown summary appended to ``$GITHUB_STEP_SUMMARY``."""
-    from mcptest import report as report_pkg
-    from mcptest.console_report import markup
-    from mcptest.history import History
-
-    history = History(config.report_dir)
-    templates = (config.root / config.report.templates) if config.report.templates else None
-    trend = history.trend() if "html" in formats else []
-    paths = report_pkg.render_reports(
-        record,
-        formats,
-        output or config.report_dir / "report",
-        history=trend,
-        requirements=config.report.requirements,
-        templates_dir=templates,
-        source_root=config.root,
-    )
-    for path in paths:
-        out.print(markup("Wrote {}", path), soft_wrap=True)
-    if "markdown" in formats and os.environ.get("GITHUB_STEP_SUMMARY"):
-        summary = next((p for p in paths if p.suffix == ".md"), None)
-        if summary is not None:
-            report_pkg.append_step_summary(summary.read_text(encoding="utf-8"))
-            out.print("Appended the Markdown summary to $GITHUB_STEP_SUMMARY")
-    for warning in history.warnings:
-        out.print(markup("[yellow]warning: {}[/yellow]", warning), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
