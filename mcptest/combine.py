@@ -156,6 +156,14 @@ def check(bundles: Sequence[Bundle], config: Config) -> None:
         info = b.record.shard
         if info is not None and not info.digest and b.record.exit_code != exitcodes.INTERRUPTED:
             raise UsageError(f"{b.name} never split the suite (its tests were not collected); run that shard again")
+    infos = [b.record.shard for b in bundles if b.record.shard is not None]
+    collected = {info.collected for info in infos}
+    if len(collected) == 1 and sum(info.selected for info in infos) != next(iter(collected)):
+        parts = " + ".join(str(info.selected) for info in infos)
+        raise UsageError(
+            f"the shards hold {parts} tests, not the {next(iter(collected))} the suite collected: "
+            "they are not the parts of one split"
+        )
     owner: dict[str, Bundle] = {}
     for b in bundles:
         for test in b.record.all_tests():

@@ -143,6 +143,10 @@ def refusals(folder: Path, tmp: Path) -> list[tuple[str, list[Path]]]:
             "cannot combine shards of different splits (the shards balanced different recorded durations",
             [one, _copy(two, tmp / "s", record={"digest": "e" * 64, "durations_from": "run-x"}), three],
         ),
+        (
+            "the shards hold 4 + 4 + 5 tests, not the 11 the suite collected",
+            [one, two, _copy(three, tmp / "k", record={"selected": 5})],
+        ),
         ("no shard bundle (bundle.json) in it or in its subfolders", [tmp / "nothing"]),
     ]
 
