@@ -158,6 +158,11 @@ def report_patch(config: Config, record: RunRecord, diff_base: str) -> None:
 
     if record.coverage is None:
         raise UsageError(f"--diff-base: run {record.id} has no coverage data to measure the patch with")
+    if any(patch.lacks_taken_branches(f) for f in record.coverage.files):
+        raise UsageError(
+            f"--diff-base: run {record.id} was recorded by an older mcptest, without the branches each file took; "
+            "run the suite again to measure its patch"
+        )
     diff = patch.read_diff(config.root, diff_base)
     ran_at = record.meta.git.commit if record.meta.git else None
     if ran_at is not None and diff.head is not None and ran_at != diff.head:

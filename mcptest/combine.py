@@ -24,7 +24,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from mcptest import __version__, covdata, display, exitcodes, gate, shard
+from mcptest import __version__, covdata, display, exitcodes, gate, patch, shard
 from mcptest.config_model import Config
 from mcptest.errors import NoDataError, UsageError
 from mcptest.globs import glob_match
@@ -353,6 +353,8 @@ def union_report(config: Config, bundles: Sequence[Bundle]) -> tuple[CoverageRep
     files: list[FileCoverage] = []
     for path, seen in sorted(parts.items()):
         first = seen[0]
+        if any(patch.lacks_taken_branches(f) for f in seen):
+            return None, path
         statements = set(first.executed_lines) | set(first.missing_lines)
         arcs = set(first.executed_branches) | set(first.missing_branches)
         excluded = sorted(first.excluded_lines)
@@ -511,8 +513,6 @@ def combine(
         elif not selection.partial:
             verdicts += gate.coverage_verdicts(config, report)
         if diff is not None:
-            from mcptest import patch
-
             record.patch = patch.measure(diff, report)
             if not config.coverage.patch.empty:
                 if broken or not gated or selection.partial:

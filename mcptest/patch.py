@@ -26,7 +26,7 @@ from pathlib import Path
 from mcptest import display
 from mcptest.config_model import Config
 from mcptest.errors import UsageError
-from mcptest.model import CoverageReport, PatchCoverage, PatchFile, RunRecord, Totals, Verdict
+from mcptest.model import CoverageReport, FileCoverage, PatchCoverage, PatchFile, RunRecord, Totals, Verdict
 
 #: The verdict target and config key of the patch gate.
 TARGET = "patch"
@@ -258,6 +258,11 @@ def _target(arc: str) -> int | None:
         return int(tail) if sep else None
     except ValueError:
         return None
+
+
+def lacks_taken_branches(f: FileCoverage) -> bool:
+    """A file of a record written before ``executed_branches`` existed: the branches it took are not known."""
+    return f.totals.covered_branches > 0 and not f.executed_branches
 
 
 def measure(diff: Diff, report: CoverageReport) -> PatchCoverage:
