@@ -63,14 +63,22 @@ def collect(
 
 
 def _per_suite(config: Config, runs: Sequence[SuiteRun], report: CoverageReport, read: Reader) -> None:
-    """Each suite's own overall figures: the report's when it is the only one, else read from its own data."""
+    """Each suite's own overall figures: the report's when it is the only one, else read from its own data.
+
+    With several suites, each file of the report also records which lines each suite executed (``suites``).
+    """
     if len(runs) == 1:
         runs[0].result.coverage = report.overall
         return
+    by_path = {f.path: f for f in report.files}
     for run in runs:
         part = read(run.data_file, False) if run.data_file.exists() else None
         if part is not None:
-            run.result.coverage = covdata.build_report(config, part, branch=config.coverage.branch)[0].overall
+            own = covdata.build_report(config, part, branch=config.coverage.branch)[0]
+            run.result.coverage = own.overall
+            for f in own.files:
+                if f.path in by_path:
+                    by_path[f.path].suites[run.result.name] = sorted(f.executed_lines)
 
 
 def _no_data(message: str) -> Verdict:

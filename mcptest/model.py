@@ -157,6 +157,9 @@ class FileCoverage:
     partial_lines: list[int] = field(default_factory=list)
     #: Branches taken ("from->to"), so the branches from any set of lines can be counted (patch coverage).
     executed_branches: list[str] = field(default_factory=list, metadata=ADDED_LATER)
+    #: With several suites in the run: suite name -> the lines of this file that suite executed, measured
+    #: from its own coverage data before the suites were combined (empty when one suite ran).
+    suites: dict[str, list[int]] = field(default_factory=dict, metadata=ADDED_LATER)
 
 
 @dataclass

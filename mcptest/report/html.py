@@ -77,8 +77,11 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def source_rows(lines: Sequence[SourceLine]) -> fmt.Cleaned:
+def source_rows(lines: Sequence[SourceLine], contexts: bool = False, suites: bool = False) -> fmt.Cleaned:
     """The rows of a file page's source table, one per line, each ending with a line break.
+
+    ``suites`` adds a cell with the letters of the suite types that ran the line; ``contexts`` one with the
+    count of tests that covered it, their node ids (cleaned and escaped) listed when it is opened.
 
     The same HTML a template loop over the lines writes (``tests/test_report_scale.py`` holds them equal),
     built here because the loop took most of a file page's time: a source line is cleaned like every
@@ -97,11 +100,30 @@ def source_rows(lines: Sequence[SourceLine]) -> fmt.Cleaned:
             )
         else:
             src = str(escape(text))
+        marker = ""
+        if suites:
+            marker = f'<td class="st" title="{escape(_suite_title(line.suites))}">{escape(line.suites)}</td>'
+        extra = ""
+        if contexts:
+            extra += '<td class="cx">'
+            if line.tests:
+                items = "".join(f"<li>{escape(clean(t))}</li>" for t in line.tests)
+                extra += f"<details><summary>{len(line.tests)}</summary><ul>{items}</ul></details>"
+            extra += "</td>"
         rows.append(
-            f'<tr id="L{line.number}"{state}><td class="n"><a href="#L{line.number}">{line.number}</a></td>'
-            f'<td class="src">{src}</td><td class="br">{branches}</td></tr>\n'
+            f'<tr id="L{line.number}"{state}><td class="n"><a href="#L{line.number}">{line.number}</a></td>{marker}'
+            f'<td class="src">{src}</td><td class="br">{branches}</td>{extra}</tr>\n'
         )
     return fmt.Cleaned("".join(rows))
+
+
+#: The marker of a suite type on a file page's lines.
+SUITE_LETTERS = {"unit": "U", "integration": "I", "e2e": "E", "custom": "C"}
+
+
+def _suite_title(letters: str) -> str:
+    names = {v: k for k, v in SUITE_LETTERS.items()}
+    return ", ".join(names.get(c, c) for c in letters) if letters else "no suite ran this line"
 
 
 @functools.lru_cache(maxsize=8)
@@ -158,7 +180,7 @@ def render_pages(
 
     for i, row in enumerate(files):
         page(row.href, "file.html", **_file_context(files, i, source_root, record))
-    page("files.html", "files.html", files=files)
+    page("files.html", "files.html", files=files, suite_types=views.suite_types(record))
     page(
         "tests.html",
         "tests.html",
@@ -179,16 +201,30 @@ def render_pages(
 def _file_context(
     files: Sequence[views.FileRow], i: int, source_root: Path | None, record: RunRecord
 ) -> dict[str, Any]:
-    """A file page: its row, the files before and after it, its source and the branches never taken."""
+    """A file page: its row, the files before and after it, its source and the branches never taken.
+
+    With ``--contexts`` each line carries the tests that covered it; with several suites, the letters of
+    the suite types that executed it.
+    """
     row = files[i]
     patched = patch_report.file_entry(record.patch, row.file.path)  # --diff-base: its changed lines, marked
+    source = patch_report.mark_changed(source_view(row.file, source_root), patched)
+    contexts = views.has_contexts(record)
+    by_line = views.tests_by_line(record, row.file.path) if contexts else {}
+    suite_lines = views.suite_types_by_line(record, row.file)
+    for line in source.lines:
+        line.tests = by_line.get(line.number, [])
+        line.suites = "".join(SUITE_LETTERS.get(t, t[:1].upper()) for t in suite_lines.get(line.number, []))
     return {
         "row": row,
         "prev_row": files[i - 1] if i else None,
         "next_row": files[i + 1] if i + 1 < len(files) else None,
-        "source": patch_report.mark_changed(source_view(row.file, source_root), patched),
+        "source": source,
         "patch_file": patched,
         "missing_branches": [parse_branch(b) for b in row.file.missing_branches],
+        "contexts": contexts,
+        "per_suite": bool(row.file.suites),
+        "suite_letters": [(SUITE_LETTERS.get(t, t[:1].upper()), t) for t in views.suite_types(record)],
     }
 
 

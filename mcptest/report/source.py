@@ -45,6 +45,10 @@ class SourceLine:
     branches: list[str] = field(default_factory=list)  # "47", "exit": destinations never taken
     #: The line as highlighted pieces (CSS class or "", text) that join to ``text``; None: shown plain.
     tokens: list[tuple[str, str]] | None = None
+    #: With ``--contexts``: node ids of the tests that covered the line, in the run's order.
+    tests: list[str] = field(default_factory=list)
+    #: With several suites: the letters of the suite types that executed the line ("UI": unit and integration).
+    suites: str = ""
 
 
 @dataclass

@@ -20,6 +20,7 @@ from mcptest.model import (
     RunRecord,
     SuiteResult,
     TestCase,
+    Totals,
     Verdict,
 )
 
@@ -82,6 +83,7 @@ class FileRow:
     file: FileCoverage
     href: str  # relative to the report root
     gate: Gate
+    by_type: dict[str, float | None] = field(default_factory=dict)  # suite type -> line %, several suites only
 
 
 @dataclass
@@ -120,7 +122,9 @@ def file_page(path: str) -> str:
 
 def file_rows(record: RunRecord, gates: Gates) -> list[FileRow]:
     files = record.coverage.files if record.coverage else []
-    return [FileRow(f, file_page(f.path), gates.get(f"file:{f.path}")) for f in files]
+    return [
+        FileRow(f, file_page(f.path), gates.get(f"file:{f.path}"), line_percent_by_type(record, f)) for f in files
+    ]
 
 
 def module_rows(record: RunRecord, gates: Gates) -> list[ModuleRow]:
@@ -192,6 +196,61 @@ def requirement_rows(rows: Sequence[TestRow], wanted: Sequence[str]) -> list[Req
             state = "passed"
         out.append(RequirementRow(req, tests, state, req in configured))
     return out
+
+
+#: Suite types in the order their columns and markers are shown; others follow by name.
+SUITE_TYPE_ORDER = ("unit", "integration", "e2e", "custom")
+
+
+def has_contexts(record: RunRecord) -> bool:
+    """Whether the run recorded per-test lines (``--contexts``)."""
+    return any(t.lines_covered is not None for t in record.all_tests())
+
+
+def tests_by_line(record: RunRecord, path: str) -> dict[int, list[str]]:
+    """Line -> node ids of the tests that covered it in ``path``, in the run's order."""
+    out: dict[int, list[str]] = {}
+    for t in record.all_tests():
+        for n in (t.lines_covered or {}).get(path, []):
+            out.setdefault(n, []).append(t.nodeid)
+    return out
+
+
+def _types(record: RunRecord) -> dict[str, str]:
+    return {s.name: s.test_type for s in record.suites}
+
+
+def _type_key(kind: str) -> tuple[int, str]:
+    return (SUITE_TYPE_ORDER.index(kind) if kind in SUITE_TYPE_ORDER else len(SUITE_TYPE_ORDER), kind)
+
+
+def suite_types(record: RunRecord) -> list[str]:
+    """The suite types that have per-suite lines on some file (none when a single suite ran)."""
+    kinds = _types(record)
+    found = {kinds.get(name, name) for f in (record.coverage.files if record.coverage else []) for name in f.suites}
+    return sorted(found, key=_type_key)
+
+
+def suite_types_by_line(record: RunRecord, f: FileCoverage) -> dict[int, list[str]]:
+    """Line -> the suite types that executed it, in display order."""
+    kinds = _types(record)
+    out: dict[int, set[str]] = {}
+    for name, lines in f.suites.items():
+        for n in lines:
+            out.setdefault(n, set()).add(kinds.get(name, name))
+    return {n: sorted(k, key=_type_key) for n, k in out.items()}
+
+
+def line_percent_by_type(record: RunRecord, f: FileCoverage) -> dict[str, float | None]:
+    """Suite type -> the share of the file's statements its suites executed (the record's lines, counted)."""
+    kinds = _types(record)
+    statements = set(f.executed_lines) | set(f.missing_lines)
+    ran: dict[str, set[int]] = {}
+    for name, lines in f.suites.items():
+        ran.setdefault(kinds.get(name, name), set()).update(lines)
+    return {
+        kind: Totals.of(len(statements), len(lines & statements), 0, 0).line_percent for kind, lines in ran.items()
+    }
 
 
 def _natural(text: str) -> list[object]:
