@@ -252,3 +252,34 @@ def test_files_page_filter_and_hide_covered_work_in_chromium(report: Path, tmp_p
         assert page.js("document.getElementById('filter').value") == "BACKENDS/n"
     finally:
         page.close()
+
+
+def test_file_page_lists_a_lines_tests_on_click_in_chromium(tmp_path: Path) -> None:
+    record = make_record()
+    assert record.coverage is not None
+    tests = record.all_tests()
+    for t in tests:
+        t.lines_covered = {}
+    tests[0].lines_covered = {FAILING_FILE: [4, 5]}
+    tests[1].lines_covered = {FAILING_FILE: [5]}
+    record.coverage.files[0].suites = {"unit": [1, 4, 5], "integration": [1, 9]}
+    out = write_html(record, tmp_path / "html", source_root=write_sources(tmp_path / "project")).parent
+    page = Page(chromium(), tmp_path / "profile-ctx", (out / file_page(FAILING_FILE)).as_uri())
+    listed = (
+        "Array.prototype.filter.call(document.querySelectorAll('#L5 td.cx li'),"
+        " function (e) { return e.checkVisibility() && e.getBoundingClientRect().height > 0; })"
+        ".map(function (e) { return e.textContent; })"
+    )
+    try:
+        assert page.js("document.querySelector('#L5 td.cx summary').textContent") == "2"
+        assert page.js(listed) == []  # closed until clicked
+        page.click("#L5 td.cx summary")
+        assert page.js("document.querySelector('#L5 td.cx details').open") is True
+        assert page.js(listed) == [tests[0].nodeid, tests[1].nodeid]
+        assert page.js("document.querySelector('#L1 td.st').textContent") == "UI"
+        assert page.js("document.querySelector('#L9 td.st').textContent") == "I"
+        assert page.js("document.querySelectorAll('button.toggle').length") == 4
+        page.click("button[data-state=mis]")  # the page's script still runs beside the new cells
+        assert page.js("document.querySelector('table.source').classList.contains('hide-mis')") is True
+    finally:
+        page.close()
