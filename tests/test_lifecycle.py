@@ -220,7 +220,9 @@ import os, sys, time
 os.environ["MCPTEST_PARENT_PID"] = sys.argv[1]
 from mcptest import watchdog
 watchdog.guard_parent(prctl=%(prctl)s, thread=%(thread)s, poll=0.05)
-open(sys.argv[2], "w").write(str(os.getpid()))
+with open(sys.argv[2] + ".tmp", "w") as out:
+    out.write(str(os.getpid()))
+os.replace(sys.argv[2] + ".tmp", sys.argv[2])  # the pid file appears whole, never empty
 time.sleep(60)
 '''
 pidfile = sys.argv[1]
