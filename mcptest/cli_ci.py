@@ -41,12 +41,16 @@ DiffBaseOpt = Annotated[
 ShardOpt = Annotated[
     str | None,
     typer.Option(
-        "--shard", help="Run the K-th of N parts of the suite and write a bundle for 'mcptest combine'.", metavar="K/N"
+        "--shard",
+        help="K/N: run the K-th of N parts of the suite (--shard 2/3) and write a bundle for 'mcptest combine'.",
+        metavar="SHARD",
     ),
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="With --shard: the bundle's folder (default: <report dir>/shards/SUITE-K-of-N)."),
+    typer.Option(
+        "--out", help="With --shard: the bundle's folder (default: <report dir>/shards/SUITE-K-of-N).", metavar="DIR"
+    ),
 ]
 
 
@@ -184,7 +188,7 @@ def combine(
     bundles: Annotated[
         list[Path],
         typer.Argument(
-            help="Shard bundle folders (or folders holding them, as an artifact download makes).", metavar="BUNDLE..."
+            help="Shard bundle folders (or folders holding them, as an artifact download makes).", metavar="BUNDLE"
         ),
     ],
     html: Annotated[bool, typer.Option("--html", help="Also write the HTML report.")] = False,
@@ -194,14 +198,19 @@ def combine(
     ] = False,
     junit: Annotated[bool, typer.Option("--junit", help="Also write JUnit XML.")] = False,
     against: Annotated[
-        str, typer.Option("--against", help="Deltas and max_drop against 'baseline' or a run record FILE.")
+        str,
+        typer.Option("--against", help="Deltas and max_drop against 'baseline' or a run record FILE.", metavar="FILE"),
     ] = "baseline",
     diff_base: Annotated[
         str | None,
-        typer.Option("--diff-base", help="Measure and gate the lines changed since the merge base of REF and HEAD."),
+        typer.Option(
+            "--diff-base",
+            help="Measure and gate the lines changed since the merge base of REF and HEAD.",
+            metavar="REF",
+        ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Report folder (default: <report dir>/report).")
+        Path | None, typer.Option("--output", "-o", help="Report folder (default: <report dir>/report).", metavar="DIR")
     ] = None,
     show_missing: Annotated[
         bool, typer.Option("--show-missing", help="Show the Missing lines and branches of every file.")
@@ -222,7 +231,7 @@ def combine(
 
       mcptest combine .mcptest/shards/unit-1-of-3 .mcptest/shards/unit-2-of-3 .mcptest/shards/unit-3-of-3
 
-      mcptest combine bundles/ --markdown --junit --diff-base origin/main --against main-baseline.json
+      mcptest combine bundles/ --markdown --junit --diff-base origin/main
     """
     from mcptest import combine as combine_mod
     from mcptest import console_report

@@ -13,7 +13,7 @@ import pytest
 from projects import LOW_MARKED, latest, make_project, mcptest
 
 COMMANDS = [["run"], ["init"], ["audit"], ["mutate"], ["report"], ["flaky"], ["baseline", "save"],
-            ["baseline", "show"], ["config", "check"], ["bridges", "check"], ["bridges", "up"]]
+            ["baseline", "show"], ["config", "check"], ["bridges", "check"], ["bridges", "up"], ["combine"]]
 
 
 def test_dash_m_is_a_marker_expression_passed_to_pytest_and_makes_the_run_partial(tmp_path: Path) -> None:
