@@ -87,3 +87,19 @@ def join_cut(items: Sequence[str], limit: int = 300, sep: str = ", ") -> str:
         size += (len(sep) if shown else 0) + len(item)
         shown.append(item)
     return sep.join(shown)
+
+
+def ranges(numbers: Sequence[int] | None) -> str:
+    """Line numbers as ranges: ``[1, 2, 3, 7, 9, 10]`` -> ``1-3, 7, 9-10``."""
+    parts: list[str] = []
+    start = prev = None
+    for n in sorted(numbers or []):
+        if prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = n
+    if start is not None:
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+    return ", ".join(parts)

@@ -19,12 +19,12 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mcptest import display
 from mcptest.config_model import Config
+from mcptest.display import ranges
 from mcptest.errors import UsageError
 from mcptest.model import CoverageReport, FileCoverage, PatchCoverage, PatchFile, RunRecord, Totals, Verdict
 
@@ -301,22 +301,6 @@ def measure(diff: Diff, report: CoverageReport) -> PatchCoverage:
         ignored=ignored,
         deleted=sorted(diff.deleted),
     )
-
-
-def ranges(numbers: Sequence[int]) -> str:
-    """``[7, 9, 10]`` -> ``7, 9-10``."""
-    parts: list[str] = []
-    start = prev = None
-    for n in sorted(numbers):
-        if prev is not None and n == prev + 1:
-            prev = n
-            continue
-        if start is not None:
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-        start = prev = n
-    if start is not None:
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-    return ", ".join(parts)
 
 
 def arc_text(arc: str) -> str:

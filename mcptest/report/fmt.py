@@ -19,6 +19,7 @@ from mcptest.display import drop as drop
 from mcptest.display import floor1 as floor1
 from mcptest.display import num1 as num1
 from mcptest.display import pct as pct
+from mcptest.display import ranges as ranges
 from mcptest.textsafe import clean
 
 
@@ -36,22 +37,6 @@ def duration(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes} m {secs:02d} s"
-
-
-def ranges(numbers: list[int] | None) -> str:
-    """Line numbers as ranges: ``[1, 2, 3, 7, 9, 10]`` -> ``1-3, 7, 9-10``."""
-    parts: list[str] = []
-    start = prev = None
-    for n in sorted(numbers or []):
-        if prev is not None and n == prev + 1:
-            prev = n
-            continue
-        if start is not None:
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-        start = prev = n
-    if start is not None:
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-    return ", ".join(parts)
 
 
 def sort_key(value: float | None) -> str:
