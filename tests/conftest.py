@@ -1,0 +1,17 @@
+"""Session set-up shared by every test module.
+
+The tests start hundreds of pytest sessions of tiny throwaway projects (through ``mcptest run``, the
+bisect and mutate runners, the simulators' fixtures). Each such session would load every plugin of
+this environment, and hypothesis alone costs about 0.6 s of start-up per session; none of the
+throwaway projects uses it or requests-mock. Those sessions get CHILD_ADDOPTS in PYTEST_ADDOPTS, set
+here once for every subprocess the tests start (the value this session was started with has been
+read already). A test that is about PYTEST_ADDOPTS sets its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+from projects import CHILD_ADDOPTS
+
+os.environ["PYTEST_ADDOPTS"] = CHILD_ADDOPTS
