@@ -15,3 +15,14 @@ import os
 from projects import CHILD_ADDOPTS
 
 os.environ["PYTEST_ADDOPTS"] = CHILD_ADDOPTS
+
+
+def pytest_xdist_auto_num_workers(config: object) -> int:
+    """``-n auto``: one worker more than the cores this process may use.
+
+    About a quarter of the suite's summed test time is spent waiting, not computing: on deadlines of hostile
+    bridges, on simulators that answer slowly on purpose, on the budget of a suite that does not end. With
+    one worker per core those waits leave a core idle; the extra worker fills them (measured on 2 cores:
+    165 s with 2 workers, 137 s with 3, 142 s with 4).
+    """
+    return len(os.sched_getaffinity(0)) + 1
