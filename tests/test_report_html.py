@@ -538,3 +538,24 @@ def test_a_line_that_never_ran_does_not_also_list_branches_not_taken(tmp_path: P
                        missing_branches=["2->3", "2->4"])
     view = source_view(cov, tmp_path)
     assert view.lines[1].state == "mis" and view.lines[1].branches == []
+
+
+def test_source_that_is_a_fifo_is_named_not_read(tmp_path: Path) -> None:
+    # opening a FIFO for reading blocks until a writer comes: the report must not wait for one
+    import os
+    import threading
+
+    from mcptest.report.source import source_view
+
+    os.mkfifo(tmp_path / "pipe.py")
+    views = []
+    reader = threading.Thread(
+        target=lambda: views.append(source_view(FileCoverage("pipe.py", Totals.of(5, 5, 0, 0)), tmp_path)),
+        daemon=True,
+    )
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "source_view blocked on a FIFO"
+    (view,) = views
+    assert view.lines == []
+    assert view.problem == f"The source was not read: {tmp_path / 'pipe.py'} is a FIFO (named pipe), not a regular file."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from pygments.lexers import get_lexer_for_filename
 from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
 
+from mcptest.history import files
 from mcptest.model import FileCoverage, Totals
 
 #: Larger sources are shown without highlighting: a lexer's time grows with the text, the page's worth does not.
@@ -96,8 +98,11 @@ def source_view(f: FileCoverage, root: Path | None) -> SourceView:
     path = (base / f.path).resolve()
     if not path.is_relative_to(base):
         return SourceView([], f"The source was not read: {f.path} is outside the project root.")
+    mode = files.mode_of(path)
+    if mode is not None and not stat.S_ISREG(mode):  # a FIFO would block the report forever, a device worse
+        return SourceView([], f"The source was not read: {path} is {files.kind_of(mode)}, not a regular file.")
     try:
-        text = path.read_bytes().decode("utf-8", "replace")
+        text = files.read_regular(path).decode("utf-8", "replace")
     except FileNotFoundError:
         return SourceView([], f"The source file is missing: {path} does not exist (any more).")
     except OSError as exc:
