@@ -558,4 +558,5 @@ def test_source_that_is_a_fifo_is_named_not_read(tmp_path: Path) -> None:
     assert not reader.is_alive(), "source_view blocked on a FIFO"
     (view,) = views
     assert view.lines == []
-    assert view.problem == f"The source was not read: {tmp_path / 'pipe.py'} is a FIFO (named pipe), not a regular file."
+    pipe = tmp_path / "pipe.py"
+    assert view.problem == f"The source was not read: {pipe} is a FIFO (named pipe), not a regular file."
