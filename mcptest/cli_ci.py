@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mcptest.config_model import Config
+    from mcptest.history import History
     from mcptest.model import RunRecord
     from mcptest.plan import RunOptions
 
@@ -184,41 +185,85 @@ def report_patch(config: Config, record: RunRecord, diff_base: str) -> None:
 # --- combine --------------------------------------------------------------------------------------------
 
 
+#: The options of ``mcptest combine``.
+BundlesArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Shard bundle folders (or folders holding them, as an artifact download makes).", metavar="BUNDLE"
+    ),
+]
+HtmlOpt = Annotated[bool, typer.Option("--html", help="Also write the HTML report.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Also write the JSON report.")]
+MarkdownOpt = Annotated[
+    bool, typer.Option("--markdown", help="Also write the Markdown summary (and append it to the step summary).")
+]
+JunitOpt = Annotated[bool, typer.Option("--junit", help="Also write JUnit XML.")]
+AgainstOpt = Annotated[
+    str,
+    typer.Option("--against", help="Deltas and max_drop against 'baseline' or a run record FILE.", metavar="FILE"),
+]
+CombineDiffBaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--diff-base",
+        help="Measure and gate the lines changed since the merge base of REF and HEAD.",
+        metavar="REF",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Report folder (default: <report dir>/report).", metavar="DIR")
+]
+ShowMissingOpt = Annotated[
+    bool, typer.Option("--show-missing", help="Show the Missing lines and branches of every file.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List every failure and every file.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the failures, the reasons and the headline.")]
+
+
+def _baseline(history: History, against: str) -> RunRecord | None:
+    """``--against``: the stored baseline, or the run record in the file given."""
+    if against == "baseline":
+        return history.baseline()
+    path = Path(against)
+    if not path.is_file():
+        raise UsageError(f"--against: {against!r} is not 'baseline' or an existing record file")
+    read = history.read(path, "record")
+    if read.record is None:
+        raise UsageError(read.warning or f"--against: {against} is not a run record")
+    return read.record
+
+
+def _combined(config: Config, history: History, bundles: list[Path], against: str, diff_base: str | None) -> RunRecord:
+    """The bundles found, read and checked (and the patch read, at their commit) and combined into one record."""
+    from mcptest import combine as combine_mod
+
+    loaded = combine_mod.load_all(combine_mod.find_bundles(bundles))
+    combine_mod.check(loaded, config)
+    diff = None
+    ref = diff_base or config.coverage.diff_base
+    if ref:
+        from mcptest import patch
+
+        diff = patch.read_diff(config.root, ref)
+        combine_mod.check_head(loaded, diff.head)
+    baseline = _baseline(history, against)
+    return combine_mod.combine(
+        config, loaded, baseline=baseline, diff=diff, command=["mcptest", "combine", *sys.argv[2:]]
+    )
+
+
 def combine(
-    bundles: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Shard bundle folders (or folders holding them, as an artifact download makes).", metavar="BUNDLE"
-        ),
-    ],
-    html: Annotated[bool, typer.Option("--html", help="Also write the HTML report.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Also write the JSON report.")] = False,
-    markdown: Annotated[
-        bool, typer.Option("--markdown", help="Also write the Markdown summary (and append it to the step summary).")
-    ] = False,
-    junit: Annotated[bool, typer.Option("--junit", help="Also write JUnit XML.")] = False,
-    against: Annotated[
-        str,
-        typer.Option("--against", help="Deltas and max_drop against 'baseline' or a run record FILE.", metavar="FILE"),
-    ] = "baseline",
-    diff_base: Annotated[
-        str | None,
-        typer.Option(
-            "--diff-base",
-            help="Measure and gate the lines changed since the merge base of REF and HEAD.",
-            metavar="REF",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Report folder (default: <report dir>/report).", metavar="DIR")
-    ] = None,
-    show_missing: Annotated[
-        bool, typer.Option("--show-missing", help="Show the Missing lines and branches of every file.")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every failure and every file.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only the failures, the reasons and the headline.")
-    ] = False,
+    bundles: BundlesArg,
+    html: HtmlOpt = False,
+    json_out: JsonOpt = False,
+    markdown: MarkdownOpt = False,
+    junit: JunitOpt = False,
+    against: AgainstOpt = "baseline",
+    diff_base: CombineDiffBaseOpt = None,
+    output: OutputOpt = None,
+    show_missing: ShowMissingOpt = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
     config_path: ConfigOpt = None,
 ) -> None:
     """Join the shard bundles of one suite into one run: coverage combined, gates judged once, reports written.
@@ -233,7 +278,6 @@ def combine(
 
       mcptest combine bundles/ --markdown --junit --diff-base origin/main
     """
-    from mcptest import combine as combine_mod
     from mcptest import console_report
     from mcptest.cli_report import write_reports
     from mcptest.history import History
@@ -243,28 +287,7 @@ def combine(
     config = load(config_path)
     history = History(config.report_dir)
     history.prepare()
-    loaded = combine_mod.load_all(combine_mod.find_bundles(bundles))
-    combine_mod.check(loaded, config)
-    diff = None
-    ref = diff_base or config.coverage.diff_base
-    if ref:
-        from mcptest import patch
-
-        diff = patch.read_diff(config.root, ref)
-        combine_mod.check_head(loaded, diff.head)
-    if against == "baseline":
-        baseline = history.baseline()
-    else:
-        path = Path(against)
-        if not path.is_file():
-            raise UsageError(f"--against: {against!r} is not 'baseline' or an existing record file")
-        read = history.read(path, "record")
-        if read.record is None:
-            raise UsageError(read.warning or f"--against: {against} is not a run record")
-        baseline = read.record
-    record = combine_mod.combine(
-        config, loaded, baseline=baseline, diff=diff, command=["mcptest", "combine", *sys.argv[2:]]
-    )
+    record = _combined(config, history, bundles, against, diff_base)
     record.warnings = history.warnings + record.warnings
     history.save_run(record)
     out = console()

@@ -1,192 +1,41 @@
 """``mcptest combine``: the shard bundles of one suite joined into the record of one whole run.
 
-Bundles are checked before anything is merged: one suite, one commit, one config, one split (the same
-shard count and the same split digest) and every shard from 1 to N exactly once; every refusal names the
-bundles and what differs. Their coverage data (paths relative to the project folder) is combined by
-coverage.py into this checkout's paths and read as a run's is, the tests are concatenated (their durations
-kept for the next split), the verdicts of the shards that are not coverage gates are kept with their
-shard named, the tests verdict is judged again on the whole suite, and the coverage (and patch) gates are
-judged once. The exit code is the one the whole suite run at once would have had. Returns data; the CLI
-prints and exits.
+The bundles are found, read and checked first (:mod:`mcptest.combine_bundles`). Their coverage data
+(paths relative to the project folder) is combined by coverage.py into this checkout's paths and read as a
+run's is (:mod:`mcptest.combine_coverage`); here the tests are concatenated (their durations kept for the
+next split), the verdicts of the shards that are not coverage gates are kept with their shard named, the
+tests verdict is judged again on the whole suite, and the coverage (and patch) gates are judged once. The
+exit code is the one the whole suite run at once would have had. Returns data; the CLI prints and exits.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
-import os
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 from mcptest import __version__, covdata, display, exitcodes, gate, patch, shard
+from mcptest.combine_bundles import Bundle, check, check_head, find_bundles, load, load_all
+from mcptest.combine_coverage import COMBINED_DATA, combined_data, union_report, whole_report
 from mcptest.config_model import Config
-from mcptest.errors import NoDataError, UsageError
+from mcptest.errors import NoDataError
 from mcptest.globs import glob_match
-from mcptest.history import History, new_run_id
+from mcptest.history import new_run_id
 from mcptest.model import (
     PARTIAL_PREFIX,
     BridgeProbe,
     Counts,
     CoverageReport,
-    FileCoverage,
     Meta,
     RunRecord,
+    Selection,
     SuiteResult,
-    Totals,
     Verdict,
 )
-
-
-@dataclass
-class Bundle:
-    folder: Path
-    manifest: dict[str, Any]
-    record: RunRecord
-
-    @property
-    def index(self) -> int:
-        return int(self.manifest["index"])
-
-    @property
-    def count(self) -> int:
-        return int(self.manifest["count"])
-
-    @property
-    def name(self) -> str:
-        return f"{self.folder} (shard {self.index}/{self.count})"
-
-    @property
-    def data(self) -> Path | None:
-        name = self.manifest.get("coverage")
-        return self.folder / name if isinstance(name, str) and name else None
-
-
-def find_bundles(paths: Sequence[Path]) -> list[Path]:
-    """Bundle folders: each path given is one (it has ``bundle.json``) or holds them one level down."""
-    found: list[Path] = []
-    for path in paths:
-        if (path / shard.MANIFEST).is_file():
-            found.append(path)
-        elif path.is_dir():
-            inside = sorted(child for child in path.iterdir() if (child / shard.MANIFEST).is_file())
-            if not inside:
-                raise UsageError(f"{path}: no shard bundle ({shard.MANIFEST}) in it or in its subfolders")
-            found += inside
-        else:
-            raise UsageError(f"{path}: no such shard bundle folder")
-    if not found:
-        raise UsageError("give the shard bundle folders to combine")
-    return found
-
-
-def load(folder: Path) -> Bundle:
-    """One bundle: its manifest and its record (checked against the record's schema)."""
-    path = folder / shard.MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path} is not a readable shard bundle manifest: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("kind") != shard.BUNDLE_KIND:
-        raise UsageError(f"{path} is not an mcptest shard bundle manifest")
-    if manifest.get("format") != shard.BUNDLE_FORMAT:
-        raise UsageError(f"{path}: bundle format {manifest.get('format')!r} is not {shard.BUNDLE_FORMAT}")
-    for key in ("index", "count"):
-        if isinstance(manifest.get(key), bool) or not isinstance(manifest.get(key), int):
-            raise UsageError(f"{path}: {key} is not a number")
-    loaded = History(folder).read(folder / str(manifest.get("record") or shard.RECORD), "shard record")
-    if loaded.record is None:
-        raise UsageError(loaded.warning or f"{folder}: the bundle has no run record")
-    record = loaded.record
-    if record.shard is None:
-        raise UsageError(f"{folder}: its record is not the record of a shard (run with --shard K/N)")
-    return Bundle(folder, manifest, record)
-
-
-def load_all(folders: Sequence[Path]) -> list[Bundle]:
-    return [load(folder) for folder in folders]
-
-
-def check(bundles: Sequence[Bundle], config: Config) -> None:
-    """Refuse bundles that are not the shards of one split of one suite, commit and config (UsageError)."""
-    first = bundles[0]
-
-    def differ(what: str, key: Any, show: Any = str) -> None:
-        values: dict[Any, list[Bundle]] = {}
-        for b in bundles:
-            values.setdefault(key(b), []).append(b)
-        if len(values) > 1:
-            listed = "; ".join(
-                f"{show(value):.60} in {', '.join(b.name for b in group)}" for value, group in values.items()
-            )
-            raise UsageError(f"cannot combine shards of different {what}: {listed}")
-
-    differ("suites", lambda b: b.manifest.get("suite"))
-    differ("shard counts (splits into a different number of parts)", lambda b: b.count)
-    seen: dict[int, Bundle] = {}
-    for b in bundles:
-        if b.index in seen:
-            raise UsageError(f"shard {b.index}/{b.count} is given twice: {seen[b.index].folder} and {b.folder}")
-        seen[b.index] = b
-    missing = [k for k in range(1, first.count + 1) if k not in seen]
-    if missing:
-        shown = ", ".join(f"{k}/{first.count}" for k in missing)
-        have = ", ".join(f"{k}/{first.count}" for k in sorted(seen))
-        raise UsageError(f"shard(s) {shown} missing (given: {have}); combine needs every shard of the split")
-    differ("commits", lambda b: b.manifest.get("commit"))
-    differ("configs (mcptest.yaml differs)", lambda b: b.manifest.get("config_sha256"))
-    here = shard.config_digest(config)
-    if first.manifest.get("config_sha256") != here:
-        raise UsageError(
-            f"the shards were made with another mcptest.yaml than {config.path}: combine in a checkout of the "
-            "commit the shards ran at"
-        )
-    differ("selections (-k, --module or pytest arguments differ)", lambda b: _selection_key(b.record))
-    differ(
-        "splits (the shards balanced different recorded durations: give every shard the same baseline)",
-        lambda b: (b.record.shard.digest, b.record.shard.durations_from) if b.record.shard else ("", None),
-        lambda value: f"split {value[0][:12]} ({f'durations of run {value[1]}' if value[1] else 'by count'})",
-    )
-    for b in bundles:
-        info = b.record.shard
-        if info is not None and not info.digest and b.record.exit_code != exitcodes.INTERRUPTED:
-            raise UsageError(f"{b.name} never split the suite (its tests were not collected); run that shard again")
-    infos = [b.record.shard for b in bundles if b.record.shard is not None]
-    collected = {info.collected for info in infos}
-    if len(collected) == 1 and sum(info.selected for info in infos) != next(iter(collected)):
-        parts = " + ".join(str(info.selected) for info in infos)
-        raise UsageError(
-            f"the shards hold {parts} tests, not the {next(iter(collected))} the suite collected: "
-            "they are not the parts of one split"
-        )
-    owner: dict[str, Bundle] = {}
-    for b in bundles:
-        for test in b.record.all_tests():
-            if "collection-error" in test.markers:
-                continue
-            other = owner.setdefault(test.nodeid, b)
-            if other is not b:
-                raise UsageError(f"test {test.nodeid} ran in two shards: {other.name} and {b.name}")
-
-
-def check_head(bundles: Sequence[Bundle], head: str | None) -> None:
-    """The patch is read from this checkout: it must be at the commit the shards ran at."""
-    commit = bundles[0].manifest.get("commit")
-    if commit and head and commit != head:
-        raise UsageError(
-            f"--diff-base: the shards ran at commit {str(commit)[:12]} but HEAD here is {head[:12]}: check out "
-            "the commit the shards ran at"
-        )
-
-
-def _selection_key(record: RunRecord) -> tuple[Any, ...]:
-    s = record.selection
-    return (s.suite, tuple(s.modules), s.keyword, tuple(s.pytest_args), s.contexts, s.workers)
 
 
 def _now() -> str:
@@ -325,124 +174,37 @@ def _bridges(bundles: Sequence[Bundle]) -> list[BridgeProbe]:
     return out
 
 
-#: Where combine leaves the coverage.py data of the whole suite (``coverage report --data-file=...`` reads it).
-COMBINED_DATA = "combined.coverage"
+def _selection(first: RunRecord) -> Selection:
+    """The shards' selection, partial only for what narrowed the whole suite (not for being a shard)."""
+    reasons = [r for r in first.selection.partial_reasons if not r.startswith(shard.REASON_PREFIX)]
+    return dataclasses.replace(first.selection, partial=bool(reasons), partial_reasons=reasons)
 
 
-def _arc_key(arc: str) -> tuple[int, int]:
-    head, _, tail = arc.partition("->")
-    return int(head), int(tail)
-
-
-def union_report(config: Config, bundles: Sequence[Bundle]) -> tuple[CoverageReport | None, str | None]:
-    """The coverage of the whole suite from the shards' own coverage.py reports, and the first file they
-    disagree on (its statements, branches or exclusions differ), else None.
-
-    Each shard's report holds, per file, the statements and possible branches coverage.py found (run and
-    missing together) and those that ran; the whole suite ran a statement or took a branch when one shard
-    did. So the union is what coverage.py reports on the combined data, without parsing every source again
-    (the slow part of a report: seconds for hundreds of files).
-    """
-    parts: dict[str, list[FileCoverage]] = {}
-    reports = [b.record.coverage for b in bundles if b.record.coverage is not None]
-    for report in reports:
-        for f in report.files:
-            parts.setdefault(f.path, []).append(f)
-    if not reports:
-        return None, None
-    files: list[FileCoverage] = []
-    for path, seen in sorted(parts.items()):
-        first = seen[0]
-        if any(patch.lacks_taken_branches(f) for f in seen):
-            return None, path
-        statements = set(first.executed_lines) | set(first.missing_lines)
-        arcs = set(first.executed_branches) | set(first.missing_branches)
-        excluded = sorted(first.excluded_lines)
-        for other in seen[1:]:
-            if (
-                set(other.executed_lines) | set(other.missing_lines) != statements
-                or set(other.executed_branches) | set(other.missing_branches) != arcs
-                or sorted(other.excluded_lines) != excluded
-            ):
-                return None, path
-        executed = set().union(*(f.executed_lines for f in seen))
-        taken = set().union(*(f.executed_branches for f in seen))
-        missing_arcs = sorted(arcs - taken, key=_arc_key)
-        files.append(
-            FileCoverage(
-                path=path,
-                totals=Totals.of(len(statements), len(executed), len(arcs), len(taken)),
-                executed_lines=sorted(executed),
-                missing_lines=sorted(statements - executed),
-                excluded_lines=excluded,
-                missing_branches=missing_arcs,
-                partial_lines=sorted({_arc_key(a)[0] for a in missing_arcs} & executed),
-                executed_branches=sorted(taken, key=_arc_key),
-            )
-        )
-    overall = sum((f.totals for f in files), Totals())
-    branch = any(r.branch for r in reports)
-    return CoverageReport(
-        branch=branch, overall=overall, files=files, modules=covdata.module_coverage(config, files)
-    ), None
-
-
-def combined_data(config: Config, bundles: Sequence[Bundle], out: Path) -> Path | None:
-    """The bundles' coverage data combined by coverage.py into ``out``, with this checkout's absolute paths (what
-    ``coverage report --data-file=out`` reads, e.g. for a Cobertura XML); None when no bundle has any."""
-    from coverage import CoverageData
-
-    with contextlib.suppress(FileNotFoundError):
-        out.unlink()  # a CoverageData adds to a file it finds; an older combine's data is not this one's
-    parts = [b.data for b in bundles if b.data is not None and b.data.is_file()]
-    if not parts:
-        return None
-    root = str(config.root)
-
-    def here(path: str) -> str:
-        return path if os.path.isabs(path) else os.path.join(root, path)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    combined = CoverageData(basename=str(out))
-    for path in parts:
-        part = CoverageData(basename=str(path))
-        part.read()
-        combined.update(part, map_path=here)
-    combined.write()
-    return out
-
-
-def combine(
-    config: Config,
-    bundles: Sequence[Bundle],
-    *,
-    baseline: RunRecord | None,
-    diff: Any = None,
-    command: Sequence[str] = (),
-) -> RunRecord:
-    """The record of the whole suite from its checked shard bundles (``check`` first)."""
-    bundles = sorted(bundles, key=lambda b: b.index)
-    first = bundles[0].record
-    suite = _merge_suite(bundles)
-    verdicts = _carried(bundles) + _tests_verdicts(suite, config.flaky_allow)
+def _warnings(bundles: Sequence[Bundle], selection: Selection) -> list[str]:
+    """The shards' warnings that stay true of the whole (shard named), a partial run's, uncommitted changes'."""
     warnings: list[str] = []
     for b in bundles:
         for w in b.record.warnings:
             if w.startswith(PARTIAL_PREFIX) or w.startswith("coverage is not gated") or w.startswith("patch coverage"):
                 continue
             warnings.append(f"shard {b.index}/{b.count}: {w}")
-    reasons = [r for r in first.selection.partial_reasons if not r.startswith(shard.REASON_PREFIX)]
-    selection = dataclasses.replace(first.selection, partial=bool(reasons), partial_reasons=reasons)
-    if reasons:
+    if selection.partial_reasons:
         warnings.append(
             f"{PARTIAL_PREFIX} overall, per-file, per-module and max_drop gates are not evaluated, because "
-            + "; ".join(reasons)
+            + "; ".join(selection.partial_reasons)
         )
-    broken = {f"{b.index}/{b.count}": why for b in bundles if (why := _not_whole(b.record))}
     dirty = [f"{b.index}/{b.count}" for b in bundles if b.manifest.get("dirty")]
     if dirty:
         warnings.append(f"shard(s) {', '.join(dirty)} ran in a working tree with uncommitted changes")
-    record = RunRecord(
+    return warnings
+
+
+def _new_record(
+    config: Config, bundles: Sequence[Bundle], suite: SuiteResult, selection: Selection, command: Sequence[str]
+) -> RunRecord:
+    """The whole run's record before it is judged: this machine's meta, the shards' git state and audit."""
+    first = bundles[0].record
+    return RunRecord(
         id=new_run_id(),
         started_at=min((b.record.started_at for b in bundles), default=_now()),
         status="incomplete",
@@ -463,66 +225,59 @@ def combine(
         bridges=_bridges(bundles),
         audit=first.audit,
     )
-    report, differs = union_report(config, bundles)
-    data = combined_data(config, bundles, config.report_dir / COMBINED_DATA)
-    if differs is not None:  # the shards disagree on what a file holds: coverage.py reads the combined data here
-        warnings.append(
-            f"the shards measured different statements or branches in {differs}: the numbers are coverage.py's "
-            "analysis of the combined data against the sources of this checkout"
-        )
-        raw = covdata.read_json(config, data, contexts=first.selection.contexts) if data is not None else None
-        report = None
-        if raw is not None and raw.get("files"):
-            report, contexts = covdata.build_report(config, raw, branch=config.coverage.branch)
-            if first.selection.contexts:
-                by_test = covdata.lines_by_test(contexts)
-                for case in suite.tests:
-                    case.lines_covered = by_test.get(case.nodeid, {})
-    ran = suite.counts.total
+
+
+def _coverage_verdicts(
+    config: Config,
+    bundles: Sequence[Bundle],
+    record: RunRecord,
+    report: CoverageReport | None,
+    *,
+    baseline: RunRecord | None,
+    diff: Any,
+    broken: dict[str, str],
+    warnings: list[str],
+) -> list[Verdict]:
+    """The coverage (and patch) verdicts of the whole suite, judged once; ``record`` gets the report and patch."""
+    suite = record.suites[0]
     if report is None or not report.files:
-        if ran and not broken:
-            verdicts.append(
-                Verdict(
-                    "data",
-                    "overall",
-                    "line",
-                    None,
-                    None,
-                    False,
-                    "source",
-                    f"coverage measured no file: the shard bundles of suite {suite.name} hold no coverage data",
-                )
-            )
-    else:
-        report.generated_at = _now()
-        report.core = next(
-            (b.record.coverage.core for b in bundles if b.record.coverage and b.record.coverage.core), None
+        if suite.counts.total and not broken:
+            message = f"coverage measured no file: the shard bundles of suite {suite.name} hold no coverage data"
+            return [Verdict("data", "overall", "line", None, None, False, "source", message)]
+        return []
+    report.generated_at = _now()
+    report.core = next((b.record.coverage.core for b in bundles if b.record.coverage and b.record.coverage.core), None)
+    if baseline is not None and baseline.coverage is not None:
+        covdata.apply_deltas(report, baseline.coverage, baseline.id)
+    record.coverage = report
+    suite.coverage = report.overall
+    gated = config.suites[suite.name].coverage_gates if suite.name in config.suites else True
+    verdicts: list[Verdict] = []
+    if broken:
+        listed = "; ".join(f"shard {k} {why}" for k, why in broken.items())
+        warnings.append(f"coverage is not gated, because {listed}")
+    elif not gated:
+        warnings.append(
+            f"coverage of suite {suite.name} is measured and reported but not gated (coverage_gates: false)"
         )
-        if baseline is not None and baseline.coverage is not None:
-            covdata.apply_deltas(report, baseline.coverage, baseline.id)
-        record.coverage = report
-        suite.coverage = report.overall
-        gated = config.suites[suite.name].coverage_gates if suite.name in config.suites else True
-        if broken:
-            listed = "; ".join(f"shard {k} {why}" for k, why in broken.items())
-            warnings.append(f"coverage is not gated, because {listed}")
-        elif not gated:
-            warnings.append(
-                f"coverage of suite {suite.name} is measured and reported but not gated (coverage_gates: false)"
-            )
-        elif not selection.partial:
-            verdicts += gate.coverage_verdicts(config, report)
-        if diff is not None:
-            record.patch = patch.measure(diff, report)
-            if not config.coverage.patch.empty:
-                if broken or not gated or selection.partial:
-                    warnings.append(
-                        "patch coverage is measured and reported but not gated: coverage is not gated in this run"
-                    )
-                else:
-                    verdicts += patch.gate(config, record.patch)
+    elif not record.selection.partial:
+        verdicts += gate.coverage_verdicts(config, report)
+    if diff is not None:
+        record.patch = patch.measure(diff, report)
+        if not config.coverage.patch.empty:
+            if broken or not gated or record.selection.partial:
+                warnings.append(
+                    "patch coverage is measured and reported but not gated: coverage is not gated in this run"
+                )
+            else:
+                verdicts += patch.gate(config, record.patch)
+    return verdicts
+
+
+def _conclude(record: RunRecord, bundles: Sequence[Bundle], verdicts: list[Verdict], warnings: list[str]) -> None:
+    """The record's verdicts, exit code, reasons, warnings and status; it ends when its last shard did."""
     record.verdicts = verdicts
-    record.counts = suite.counts
+    record.counts = record.suites[0].counts
     record.exit_code = gate.exit_code(verdicts)
     record.exit_reason = exitcodes.name(record.exit_code)
     record.reasons = [v.message for v in gate.failed(verdicts)]
@@ -532,4 +287,43 @@ def combine(
     )
     record.finished_at = _now()
     record.duration = max(b.record.duration for b in bundles)
+
+
+def combine(
+    config: Config,
+    bundles: Sequence[Bundle],
+    *,
+    baseline: RunRecord | None,
+    diff: Any = None,
+    command: Sequence[str] = (),
+) -> RunRecord:
+    """The record of the whole suite from its checked shard bundles (``check`` first)."""
+    bundles = sorted(bundles, key=lambda b: b.index)
+    suite = _merge_suite(bundles)
+    verdicts = _carried(bundles) + _tests_verdicts(suite, config.flaky_allow)
+    selection = _selection(bundles[0].record)
+    warnings = _warnings(bundles, selection)
+    broken = {f"{b.index}/{b.count}": why for b in bundles if (why := _not_whole(b.record))}
+    record = _new_record(config, bundles, suite, selection, command)
+    report, disagreed = whole_report(config, bundles, suite)
+    if disagreed is not None:  # the shards disagree on what a file holds: coverage.py read the combined data
+        warnings.append(disagreed)
+    verdicts += _coverage_verdicts(
+        config, bundles, record, report, baseline=baseline, diff=diff, broken=broken, warnings=warnings
+    )
+    _conclude(record, bundles, verdicts, warnings)
     return record
+
+
+__all__ = [
+    "COMBINED_DATA",
+    "Bundle",
+    "check",
+    "check_head",
+    "combine",
+    "combined_data",
+    "find_bundles",
+    "load",
+    "load_all",
+    "union_report",
+]
