@@ -22,7 +22,7 @@ STAGES = [
     ("collect", "collect.py per suite, collect_coverage.py once", "SuiteRun, CoverageReport"),
     ("gate", "suite_gate.py per suite, gate.py once", "verdicts, exit code"),
     ("persist", "persist.py, history/", "RunRecord in .mcptest/"),
-    ("render", "cli_run.py, console_*.py, report/", "terminal; HTML, JSON, Markdown, JUnit"),
+    ("render", "cli_render.py, console_*.py, report/", "terminal; HTML, JSON, Markdown, JUnit"),
     ("exit", "exitcodes.py", "the process's exit code"),
 ]
 PER_SUITE = ("preflight", "gate")  # the stages repeated for each suite (gate: the suite's own verdicts)

@@ -1,6 +1,7 @@
 """What the mcptest commands share: the --config option, the consoles, the config, the history's warnings.
 
-Only typer is imported here; rich, the config loader and the history are imported when a command runs.
+``ConfigOpt`` is defined with the other shared options in ``cli_options`` (and importable from here). Only typer
+is imported here; rich, the config loader and the history are imported when a command runs.
 """
 
 from __future__ import annotations
@@ -8,28 +9,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import typer
-
+from mcptest.cli_options import ConfigOpt as ConfigOpt  # re-exported
 from mcptest.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from mcptest.config_model import Config
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        metavar="PATH",
-        show_default=False,
-        help="Path to mcptest.yaml (default: found in the current folder or a parent; also before the command).",
-        dir_okay=False,
-    ),
-]
 
 
 def console(stderr: bool = False) -> Console:

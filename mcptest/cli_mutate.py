@@ -7,40 +7,49 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mcptest import exitcodes
-from mcptest.cli_common import ConfigOpt, console, load
+from mcptest.cli_common import console, load
+from mcptest.cli_options import ConfigOpt
 
 if TYPE_CHECKING:
     from mcptest.mutate import MutationResult
 
 
+ModuleOpt = Annotated[
+    list[str] | None,
+    typer.Option("--module", "-M", metavar="NAME", help="Mutate only this module's files (repeatable)."),
+]
+MaxOpt = Annotated[
+    int | None, typer.Option("--max", metavar="N", help="Run at most N mutants, sampled evenly by --seed.", min=1)
+]
+SuiteOpt = Annotated[str, typer.Option("--suite", metavar="SUITE", help="The suite whose tests must kill the mutants.")]
+SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the --max sampling.")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", "-n", metavar="N", help="Parallel mutant runs (default: CPUs, at most 4).", min=1),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+LoggingOpt = Annotated[
+    bool, typer.Option("--logging", help="Also mutate logging calls (skipped by default); scored apart.")
+]
+MinScoreOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-score",
+        metavar="PERCENT",
+        help="Exit 2 when the score (percent) is below this (default: mutation.min_score).",
+    ),
+]
+
+
 def mutate(
-    module: Annotated[
-        list[str] | None,
-        typer.Option("--module", "-M", metavar="NAME", help="Mutate only this module's files (repeatable)."),
-    ] = None,
-    max_mutants: Annotated[
-        int | None, typer.Option("--max", metavar="N", help="Run at most N mutants, sampled evenly by --seed.", min=1)
-    ] = None,
-    suite: Annotated[
-        str, typer.Option("--suite", metavar="SUITE", help="The suite whose tests must kill the mutants.")
-    ] = "unit",
-    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the --max sampling.")] = 0,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", "-n", metavar="N", help="Parallel mutant runs (default: CPUs, at most 4).", min=1),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    logging: Annotated[
-        bool, typer.Option("--logging", help="Also mutate logging calls (skipped by default); scored apart.")
-    ] = False,
-    min_score: Annotated[
-        float | None,
-        typer.Option(
-            "--min-score",
-            metavar="PERCENT",
-            help="Exit 2 when the score (percent) is below this (default: mutation.min_score).",
-        ),
-    ] = None,
+    module: ModuleOpt = None,
+    max_mutants: MaxOpt = None,
+    suite: SuiteOpt = "unit",
+    seed: SeedOpt = 0,
+    workers: WorkersOpt = None,
+    as_json: JsonOpt = False,
+    logging: LoggingOpt = False,
+    min_score: MinScoreOpt = None,
     config_path: ConfigOpt = None,
 ) -> None:
     """Prove the suite catches regressions: mutate covered source lines, run the tests that cover each.

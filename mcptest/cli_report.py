@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mcptest.cli_common import ConfigOpt, console, load, no_record, warn
+from mcptest.cli_common import console, load, no_record, warn
+from mcptest.cli_options import ConfigOpt, chosen_formats
 from mcptest.errors import UsageError
 
 if TYPE_CHECKING:
@@ -58,43 +59,52 @@ def write_reports(
     return paths
 
 
+HtmlOpt = Annotated[bool, typer.Option("--html", help="Write the HTML report (the default when no format is given).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write the JSON record.")]
+MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Write the Markdown summary (for PR comments).")]
+JunitOpt = Annotated[bool, typer.Option("--junit", help="Write JUnit XML (xunit2) for Jenkins and GitLab.")]
+RunIdOpt = Annotated[
+    str | None, typer.Option("--run", metavar="RUN_ID", help="Render this run id (default: latest.json).")
+]
+AgainstOpt = Annotated[
+    str,
+    typer.Option(
+        "--against",
+        metavar="WHAT",
+        help="Deltas against 'baseline', 'previous' (the run before it) or a record FILE.",
+    ),
+]
+OpenOpt = Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")]
+DiffBaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--diff-base",
+        help="Measure the run's patch: the lines changed since the merge base of REF and HEAD "
+        "(the checkout must be at the run's commit).",
+        metavar="REF",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Output folder (default: <report dir>/report); '-' prints a single text format.",
+    ),
+]
+
+
 def report(
-    html: Annotated[
-        bool, typer.Option("--html", help="Write the HTML report (the default when no format is given).")
-    ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Write the JSON record.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Write the Markdown summary (for PR comments).")] = False,
-    junit: Annotated[bool, typer.Option("--junit", help="Write JUnit XML (xunit2) for Jenkins and GitLab.")] = False,
-    run_id: Annotated[
-        str | None, typer.Option("--run", metavar="RUN_ID", help="Render this run id (default: latest.json).")
-    ] = None,
-    against: Annotated[
-        str,
-        typer.Option(
-            "--against",
-            metavar="WHAT",
-            help="Deltas against 'baseline', 'previous' (the run before it) or a record FILE.",
-        ),
-    ] = "baseline",
-    open_browser: Annotated[bool, typer.Option("--open", help="Open the HTML report in a browser.")] = False,
-    diff_base: Annotated[
-        str | None,
-        typer.Option(
-            "--diff-base",
-            help="Measure the run's patch: the lines changed since the merge base of REF and HEAD "
-            "(the checkout must be at the run's commit).",
-            metavar="REF",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="PATH",
-            help="Output folder (default: <report dir>/report); '-' prints a single text format.",
-        ),
-    ] = None,
+    html: HtmlOpt = False,
+    json_out: JsonOpt = False,
+    markdown: MarkdownOpt = False,
+    junit: JunitOpt = False,
+    run_id: RunIdOpt = None,
+    against: AgainstOpt = "baseline",
+    open_browser: OpenOpt = False,
+    diff_base: DiffBaseOpt = None,
+    output: OutputOpt = None,
     config_path: ConfigOpt = None,
 ) -> None:
     """Render reports from a stored run record, with no re-run.
@@ -125,8 +135,7 @@ def report(
         from mcptest.cli_ci import report_patch
 
         report_patch(config, record, diff_base)
-    formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
-    formats = formats or ["html"]
+    formats = chosen_formats(html, json_out, markdown, junit) or ["html"]
     output, outputs = _destinations(formats, output)
     paths = write_reports(err if outputs else console(), config, record, formats, output, outputs)
     if open_browser:

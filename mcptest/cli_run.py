@@ -1,5 +1,6 @@
-"""``mcptest run``: the command line around the pipeline (``pipeline.execute``), its live progress on stderr,
-and the last two stages, render (the terminal report, the report files asked for) and exit (the record's code).
+"""``mcptest run``: the command line around the pipeline (``pipeline.execute``), with its live progress on stderr
+(``cli_progress``), the render stage (``cli_render``: the terminal report, the report files asked for) and the
+exit stage (the record's code).
 
 ``run`` is mounted by ``cli.py`` (first, so that it leads the commands in ``mcptest --help``).
 """
@@ -7,22 +8,19 @@ and the last two stages, render (the terminal report, the report files asked for
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mcptest import exitcodes
-from mcptest.cli_ci import DiffBaseOpt, OutOpt, ShardOpt
-from mcptest.cli_common import ConfigOpt
+from mcptest.cli_ci import DiffBaseOpt, OutOpt, ShardOpt, finish_run, prepare_run
 from mcptest.cli_common import console as _console
 from mcptest.cli_common import load as _load
-from mcptest.errors import UsageError
-from mcptest.textsafe import clean
+from mcptest.cli_options import ConfigOpt, HtmlOpt, JsonOpt, JunitOpt, QuietOpt, chosen_formats
+from mcptest.cli_progress import Progress
+from mcptest.cli_render import render, verbosity_of
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mcptest.config_model import Config
     from mcptest.model import RunRecord
     from mcptest.plan import RunOptions
@@ -96,10 +94,7 @@ ReplayOpt = Annotated[
 BisectOpt = Annotated[
     bool, typer.Option("--bisect", help="After the run, bisect the cause of the first failed or flaky test.")
 ]
-HtmlOpt = Annotated[bool, typer.Option("--html", help="Also write the HTML report.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Also write the JSON report.")]
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Also write the Markdown summary.")]
-JunitOpt = Annotated[bool, typer.Option("--junit", help="Also write JUnit XML.")]
 WaitLockOpt = Annotated[
     float,
     typer.Option(
@@ -121,7 +116,6 @@ DurationsOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="List every failure and every file, not only the first ones.")
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the failures, the reasons and the headline.")]
 
 HELP = """Run a suite under coverage, apply the gates, store the record, exit with a documented code.
 
@@ -185,11 +179,9 @@ def run(
     out: OutOpt = None,
     config_path: ConfigOpt = None,
 ) -> None:
-    from mcptest.cli_ci import finish_run, prepare_run
     from mcptest.plan import RunOptions
 
-    if verbose and quiet:
-        raise UsageError("-q and -v contradict each other: give one of them")
+    verbosity = verbosity_of(verbose, quiet)
     config = _load(config_path)
     options = RunOptions(
         suite=suite,
@@ -209,14 +201,11 @@ def run(
     )
     ci = prepare_run(config, options, diff_base=diff_base, shard=shard, out=out)  # --diff-base, --shard
     record = _execute(config, options, replay)
-    formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
-    verbosity = 1 if verbose else -1 if quiet else 0
-    _render(config, record, formats, durations, verbosity, show_missing, skip_covered)
+    formats = chosen_formats(html, json_out, markdown, junit)
+    render(config, record, formats, durations, verbosity, show_missing, skip_covered)
     finish_run(_console(), config, record, ci)  # --shard: the bundle
-    if bisect and record.exit_code != exitcodes.INTERRUPTED:
-        from mcptest.cli_flaky import bisect_after_run
-
-        bisect_after_run(config, record)
+    if bisect:
+        _bisect(config, record)
     raise typer.Exit(record.exit_code)
 
 
@@ -229,7 +218,7 @@ def _execute(config: Config, options: RunOptions, replay: str | None) -> RunReco
         from mcptest.cli_flaky import apply_replay
 
         apply_replay(config, options, replay)
-    progress = _Progress(lambda: _console(stderr=True))
+    progress = Progress(lambda: _console(stderr=True))
     _install_sigterm()
     try:
         hook = _preflight_hook()
@@ -238,50 +227,13 @@ def _execute(config: Config, options: RunOptions, replay: str | None) -> RunReco
         progress.close()
 
 
-def _render(
-    config: Config,
-    record: RunRecord,
-    formats: list[str],
-    slowest: int,
-    verbosity: int,
-    show_missing: bool,
-    skip_covered: bool,
-) -> None:
-    """The render stage: the terminal report, the line of an interrupted run, the report files asked for."""
-    from mcptest import console_report  # imported while the tests ran (_import_report)
-    from mcptest.cli_report import write_reports
-
-    out = _console()
-    console_report.print_record(
-        out,
-        record,
-        slowest=slowest,
-        verbosity=verbosity,
-        show_missing=show_missing,
-        skip_covered=skip_covered,
-        logs=_suite_logs(config, record),
-    )
+def _bisect(config: Config, record: RunRecord) -> None:
+    """``--bisect``: the cause of the first failed or flaky test, unless the run was interrupted."""
     if record.exit_code == exitcodes.INTERRUPTED:
-        _say_interrupted(config, record)
-    if formats:
-        write_reports(out, config, record, formats, None)
+        return
+    from mcptest.cli_flaky import bisect_after_run
 
-
-def _say_interrupted(config: Config, record: RunRecord) -> None:
-    """The one line an interrupted run ends with (on stderr): where its incomplete record is."""
-    from mcptest import lifecycle
-    from mcptest.cli import _state
-
-    by = f" by {lifecycle.received()}" if lifecycle.received() else ""
-    path = config.report_dir / "runs" / f"{record.id}.json"
-    typer.echo(
-        clean(
-            f"mcptest: interrupted{by}: run {record.id} is stored as incomplete in {path}; latest.json and the "
-            "baseline are untouched"
-        ),
-        err=True,
-    )
-    _state["interrupt_reported"] = True
+    bisect_after_run(config, record)
 
 
 def _import_report() -> None:
@@ -305,114 +257,3 @@ def _install_sigterm() -> None:
     from mcptest import lifecycle
 
     lifecycle.install()
-
-
-def _SuiteTime() -> Any:
-    """The time column: elapsed while the suite runs, then the suite's duration as the final tables show it."""
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class SuiteTime(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            took = task.fields.get("took")
-            seconds = took if took is not None else (task.finished_time or task.elapsed or 0.0)
-            return Text(f"{seconds:.1f}s", style="progress.elapsed")
-
-    return SuiteTime()
-
-
-class _Progress:
-    """Live progress on stderr: tests done of total and failures so far, per suite."""
-
-    def __init__(self, console: Callable[[], Console]) -> None:
-        # made at the first event (rich's import is not needed before the test process has started)
-        self._make_console = console
-        self.tasks: dict[str, Any] = {}
-        self.started = False
-
-    def _setup(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        from mcptest.console_report import markup
-
-        self.markup = markup  # suite names, paths, node ids and problems are foreign text: never markup
-        self.console = self._make_console()
-        self.live = self.console.is_terminal
-        self.progress = Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]}"),
-            _SuiteTime(),
-            console=self.console,
-            transient=False,
-            disable=not self.live,
-        )
-
-    def handle(self, kind: str, data: dict[str, Any]) -> None:
-        if not hasattr(self, "console"):
-            self._setup()
-        suite = data.get("suite", "")
-        if kind == "suite-start":
-            if self.live and not self.started:
-                self.progress.start()
-                self.started = True
-            if suite in self.tasks:
-                self.progress.remove_task(self.tasks[suite])
-            self.tasks[suite] = self.progress.add_task(clean(suite), total=None, failed="", took=None)
-            extra = ""
-            if data.get("repeat", 1) > 1:
-                extra += f", run {data['attempt'] + 1} of {data['repeat']}"
-            if data.get("seed") is not None:
-                extra += f", random order with --seed {data['seed']}"
-            if not self.live or extra:
-                paths = " ".join(data.get("paths", []))
-                self.console.print(self.markup("mcptest: running suite {} ({}){}", suite, paths, extra))
-        elif kind == "collected":
-            self.progress.update(self.tasks[suite], total=data["count"])
-            if not self.live:
-                self.console.print(self.markup("mcptest: {}: collected {} tests", suite, data["count"]))
-        elif kind == "test":
-            counts = data["counts"]
-            bad = counts.failed + counts.error
-            self.progress.update(
-                self.tasks[suite], completed=counts.total, failed=f"[red]{bad} failed[/red]" if bad else ""
-            )
-            if not self.live and data["test"].outcome in ("failed", "error"):
-                test = data["test"]
-                self.console.print(self.markup("mcptest: {}: {} {}", suite, test.outcome.upper(), test.nodeid))
-        elif kind == "suite-end":
-            result = data["result"]
-            # the suite's own time, as the tables show it, replaces the elapsed time of the live line
-            self.progress.update(self.tasks[suite], took=result.duration)
-            if not self.live:
-                from mcptest.console_report import counts_text
-
-                c = result.counts
-                self.console.print(
-                    self.markup("mcptest: {}: ", suite)
-                    + f"{c.total} tests in {result.duration:.1f}s ({counts_text(c)})"
-                )
-        elif kind == "preflight":
-            for problem in data.get("problems", []):
-                self.console.print(self.markup("mcptest: {}: [red]{}[/red]", suite, problem))
-        elif kind == "message":
-            self.console.print(self.markup("mcptest: {}", data.get("text", "")))
-
-    def close(self) -> None:
-        if self.started:
-            self.progress.stop()
-
-
-def _suite_logs(config: Config, record: RunRecord) -> dict[str, list[str]]:
-    """The full pytest log of each suite of ``record`` (one per attempt with --repeat), where it exists."""
-    logs: dict[str, list[str]] = {}
-    folder = config.report_dir / "logs"
-    for suite in record.suites:
-        single = folder / f"{record.id}-{suite.name}.log"
-        found = [single] if single.is_file() else []
-        while not single.is_file() and (attempt := folder / f"{record.id}-{suite.name}-{len(found) + 1}.log").is_file():
-            found.append(attempt)
-        if found:
-            logs[suite.name] = [str(path) for path in found]
-    return logs
