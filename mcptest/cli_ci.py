@@ -19,6 +19,7 @@ import typer
 
 from mcptest import exitcodes
 from mcptest.cli_common import ConfigOpt, console, load
+from mcptest.cli_options import HtmlOpt, JsonOpt, JunitOpt, QuietOpt, chosen_formats
 from mcptest.errors import UsageError
 
 if TYPE_CHECKING:
@@ -185,19 +186,16 @@ def report_patch(config: Config, record: RunRecord, diff_base: str) -> None:
 # --- combine --------------------------------------------------------------------------------------------
 
 
-#: The options of ``mcptest combine``.
+#: The options of ``mcptest combine`` (--html, --json, --junit and --quiet are shared: cli_options.py).
 BundlesArg = Annotated[
     list[Path],
     typer.Argument(
         help="Shard bundle folders (or folders holding them, as an artifact download makes).", metavar="BUNDLE"
     ),
 ]
-HtmlOpt = Annotated[bool, typer.Option("--html", help="Also write the HTML report.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Also write the JSON report.")]
 MarkdownOpt = Annotated[
     bool, typer.Option("--markdown", help="Also write the Markdown summary (and append it to the step summary).")
 ]
-JunitOpt = Annotated[bool, typer.Option("--junit", help="Also write JUnit XML.")]
 AgainstOpt = Annotated[
     str,
     typer.Option("--against", help="Deltas and max_drop against 'baseline' or a run record FILE.", metavar="FILE"),
@@ -217,7 +215,6 @@ ShowMissingOpt = Annotated[
     bool, typer.Option("--show-missing", help="Show the Missing lines and branches of every file.")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="List every failure and every file.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the failures, the reasons and the headline.")]
 
 
 def _baseline(history: History, against: str) -> RunRecord | None:
@@ -292,7 +289,7 @@ def combine(
     history.save_run(record)
     out = console()
     console_report.print_record(out, record, verbosity=1 if verbose else -1 if quiet else 0, show_missing=show_missing)
-    formats = [f for f, on in (("html", html), ("json", json_out), ("markdown", markdown), ("junit", junit)) if on]
+    formats = chosen_formats(html, json_out, markdown, junit)
     if formats:
         write_reports(out, config, record, formats, output)  # and the step summary, as mcptest run does
     raise typer.Exit(record.exit_code)
