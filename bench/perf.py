@@ -787,6 +787,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="keep the caller's PYTHONDONTWRITEBYTECODE (by default .pyc files are cached, under "
                              "the scratch folder)")
+    parser.add_argument("--pytest-addopts", default="", metavar="OPTS",
+                        help="PYTEST_ADDOPTS for every tool's runs alike (the caller's own is never passed on), "
+                             "e.g. '-p no:hypothesispytest' to leave out a plugin none of the measured suites uses")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
                         help="generate the projects in DIR and keep them (default: a temporary folder)")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every figure as JSON")
@@ -810,6 +813,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, scratch: Path) -> int:
     env = clean_env(None if args.no_bytecode_cache else scratch / "pycache")
+    if args.pytest_addopts:
+        env["PYTEST_ADDOPTS"] = args.pytest_addopts
     if any(t.startswith("pytest-cov") for t in args.tools) and version("pytest-cov") == "not installed":
         print("perf: pytest-cov is not installed (pip install pytest-cov), or leave it out with --tools",
               file=sys.stderr)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from projects import CHILD_ADDOPTS
 
 REPO = Path(__file__).resolve().parent.parent
 NUM = r"\d+\.\d+"
@@ -57,7 +58,10 @@ EXPECTED = {
 def test_perf_quick_prints_every_figure_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MCPTEST_", "PYTEST_", "COV_CORE_"))}
     figures = tmp_path / "figures.json"
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "perf.py"), "--quick", "--json", str(figures)],
+    # the plugins no measured suite uses stay unloaded, for every tool alike (as in the other tests' runs)
+    command = [sys.executable, str(REPO / "bench" / "perf.py"), "--quick", "--json", str(figures),
+               "--pytest-addopts", CHILD_ADDOPTS]
+    proc = subprocess.run(command,
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     missing = [name for name, pattern in EXPECTED.items() if not re.search(pattern, proc.stdout, re.MULTILINE)]
@@ -77,5 +81,5 @@ def test_perf_help_documents_the_options() -> None:
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "perf.py"), "--help"], capture_output=True, text=True,
                           timeout=60, check=True)
     for option in ("--quick", "--only", "--sizes", "--tools", "--repeats", "--contexts-sizes", "--parallel-seconds",
-                   "--mcptest-alt", "--json", "--keep"):
+                   "--mcptest-alt", "--pytest-addopts", "--json", "--keep"):
         assert option in proc.stdout
