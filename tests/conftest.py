@@ -2,10 +2,11 @@
 
 The tests start hundreds of pytest sessions of tiny throwaway projects (through ``mcptest run``, the
 bisect and mutate runners, the simulators' fixtures). Each such session would load every plugin of
-this environment, and hypothesis alone costs about 0.6 s of start-up per session; none of the
-throwaway projects uses it or requests-mock. Those sessions get CHILD_ADDOPTS in PYTEST_ADDOPTS, set
-here once for every subprocess the tests start (the value this session was started with has been
-read already). A test that is about PYTEST_ADDOPTS sets its own.
+this environment: hypothesis alone costs about 0.6 s of start-up per session, pytest-xdist and
+pytest-rerunfailures 0.02-0.03 s each. Those sessions get CHILD_ADDOPTS in PYTEST_ADDOPTS (see
+projects.py), set once in each process that runs tests, for every subprocess it starts; the test
+session itself and its xdist workers keep their plugins. A test that is about PYTEST_ADDOPTS, or whose
+throwaway project uses one of those plugins, sets its own.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import os
 import tempfile
 
 import pytest
-from projects import CHILD_ADDOPTS
-
-os.environ["PYTEST_ADDOPTS"] = CHILD_ADDOPTS
+from projects import CHILD_ADDOPTS, PLUGIN_ADDOPTS
 
 # Every one of those processes imports mcptest, pytest's rewritten test modules and the throwaway projects'
 # code. Without a bytecode cache (PYTHONDONTWRITEBYTECODE, as .ci/run sets it to keep the checkout clean)
@@ -24,6 +23,18 @@ os.environ["PYTEST_ADDOPTS"] = CHILD_ADDOPTS
 # Python writes each file atomically and checks it against its source, so sharing it is safe.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), f"mcptest-tests-pycache-{os.getuid()}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _child_sessions_addopts() -> None:
+    """In the process that runs the tests (never in the xdist controller, whose workers would inherit it)."""
+    os.environ["PYTEST_ADDOPTS"] = CHILD_ADDOPTS
+
+
+@pytest.fixture
+def child_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test whose throwaway project runs under pytest-xdist (-n) or pytest-rerunfailures: those load."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", PLUGIN_ADDOPTS)
 
 
 @pytest.hookimpl(optionalhook=True)  # the hook is pytest-xdist's: -p no:xdist leaves it unknown

@@ -110,16 +110,18 @@ def write_files(root: Path, layout: dict[str, str]) -> Path:
     return root
 
 
-# what the pytest sessions of the throwaway projects get in PYTEST_ADDOPTS (see conftest.py): the plugins
-# none of them uses stay unloaded, which saves most of each session's start-up
-CHILD_ADDOPTS = "-p no:hypothesispytest -p no:requests_mock"
+# What the pytest sessions of the throwaway projects get in PYTEST_ADDOPTS (see conftest.py): the plugins none
+# of them uses stay unloaded, which saves most of each session's start-up. A test whose project runs under
+# pytest-xdist (-n) or pytest-rerunfailures asks for the ``child_plugins`` fixture: PLUGIN_ADDOPTS.
+PLUGIN_ADDOPTS = "-p no:hypothesispytest -p no:requests_mock"
+CHILD_ADDOPTS = PLUGIN_ADDOPTS + " -p no:xdist -p no:xdist.looponfail -p no:rerunfailures"
 
 
 def env() -> dict[str, str]:
     out = dict(os.environ)
     for key in ("MCPTEST_EVENTS", "MCPTEST_CONTEXTS", "COVERAGE_PROCESS_START"):
         out.pop(key, None)
-    out["PYTEST_ADDOPTS"] = CHILD_ADDOPTS
+    out["PYTEST_ADDOPTS"] = os.environ.get("PYTEST_ADDOPTS", CHILD_ADDOPTS)  # conftest's, or a test's own
     out["COLUMNS"] = "200"
     return out
 

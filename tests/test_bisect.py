@@ -147,6 +147,7 @@ def test_every_attempt_records_its_run_seed_and_position(tmp_path: Path) -> None
 # --- bisecting real pytest runs -------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_run_bisect_names_the_polluter_of_the_first_victim_and_stores_it(tmp_path: Path) -> None:
     make_project(
         tmp_path,
@@ -167,6 +168,7 @@ def test_run_bisect_names_the_polluter_of_the_first_victim_and_stores_it(tmp_pat
     assert runs(tmp_path)[-1]["bisections"] == record["bisections"]  # runs/ holds it too
 
 
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_flaky_bisect_names_the_test_another_depends_on(tmp_path: Path) -> None:
     make_project(
         tmp_path,
@@ -183,6 +185,7 @@ def test_flaky_bisect_names_the_test_another_depends_on(tmp_path: Path) -> None:
     assert found["verdict"] == "depends-on" and found["culprits"] == ["tests/test_a.py::test_provider_fills_registry"]
 
 
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_flaky_bisect_of_a_test_that_fails_on_its_own_names_no_cause(tmp_path: Path) -> None:
     broken = "def test_broken_always_fails():\n    assert 1 == 2\n"
     make_project(tmp_path, files={"tests/test_z.py": broken})

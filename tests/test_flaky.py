@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from projects import CONFIG, latest, make_project, mcptest
 
 from mcptest import exitcodes
@@ -76,6 +77,7 @@ def test_flaky_test_allowed_by_name_is_reported_but_does_not_fail(tmp_path: Path
     assert verdict["passed"] is True and "allowed by flaky.allow" in verdict["message"]
 
 
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_pass_after_rerun_is_flaky_never_passed(tmp_path: Path) -> None:
     make_project(tmp_path, files={"tests/test_rerun.py": RERUN_FLAKY})
     result = mcptest(tmp_path, "run", "unit")

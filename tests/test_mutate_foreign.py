@@ -91,6 +91,7 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.skipif("pytest-rerunfailures" not in installed(), reason="pytest-rerunfailures is a dev dependency")
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_mutants_run_without_reruns_under_suite_timeout_and_budget(tmp_path: Path, private_tmp: Path) -> None:
     config = load_config(project(tmp_path / "p", {"mcptest.yaml": RERUN_CONFIG, "pkg/loop.py": LOOP,
                                                   "tests/test_loop.py": TESTS_LOOP}))

@@ -329,6 +329,7 @@ def test_record_json_is_stable_for_readers(tmp_path: Path) -> None:
     assert os.listdir(tmp_path / ".mcptest" / "logs")
 
 
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_run_parallel_workers_give_the_serial_numbers(tmp_path: Path) -> None:
     make_project(tmp_path)
     assert mcptest(tmp_path, "run", "unit").code == 0

@@ -61,6 +61,7 @@ def _files(record: dict) -> dict[str, dict]:
     return {f["path"]: f["totals"] for f in record["coverage"]["files"]}
 
 
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_parallel_run_measures_the_packages_pytest_plugin_like_the_serial_run(tmp_path: Path) -> None:
     _plugin_project(tmp_path)
     serial_run = mcptest(tmp_path, "run", "unit")
@@ -78,6 +79,7 @@ def test_parallel_run_measures_the_packages_pytest_plugin_like_the_serial_run(tm
     assert parallel["suites"][0]["problems"] == [] and "imported before coverage started" not in parallel_run.output
 
 
+@pytest.mark.usefixtures("child_plugins")  # its project runs under pytest-xdist or pytest-rerunfailures
 def test_worker_started_with_its_own_python_fails_the_coverage_gate_and_says_why(tmp_path: Path) -> None:
     _plugin_project(tmp_path)
     tx = f"2*popen//python={sys.executable}"  # mcptest leaves a given python= alone: coverage starts late there
